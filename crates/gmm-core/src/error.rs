@@ -1,0 +1,196 @@
+//! The error type of the core crate.
+
+use std::fmt;
+
+/// Everything that can go wrong when validating parameters, data or a model,
+/// or while fitting.
+///
+/// The message (`Display`) says what was wrong and what to do about it. Match on
+/// [`Error::kind`] to react programmatically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    kind: ErrorKind,
+}
+
+/// The kinds of [`Error`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A hyper-parameter is out of its domain (e.g. `tol < 0`).
+    InvalidParameter {
+        /// Name of the parameter, as in the builder.
+        name: &'static str,
+        /// What was given, formatted.
+        value: String,
+        /// What is accepted.
+        expected: &'static str,
+    },
+    /// The data has no rows.
+    EmptyData,
+    /// The data has rows but no columns.
+    NoFeatures,
+    /// The slice length does not equal `n_samples * n_features`.
+    ShapeMismatch {
+        /// Length of the slice.
+        len: usize,
+        /// Rows that were claimed.
+        n_samples: usize,
+        /// Columns that were claimed.
+        n_features: usize,
+    },
+    /// A value in the data is NaN or infinite.
+    NonFiniteData {
+        /// Zero-based row of the first bad value.
+        row: usize,
+        /// Zero-based column of the first bad value.
+        column: usize,
+    },
+    /// More components were asked for than there are rows.
+    TooFewSamples {
+        /// Rows in the data.
+        n_samples: usize,
+        /// Components asked for.
+        n_components: usize,
+    },
+    /// Data or parameters disagree in dimension with a model or with each other.
+    DimensionMismatch {
+        /// What disagrees (e.g. "initial means").
+        what: String,
+        /// The size that was expected.
+        expected: usize,
+        /// The size that was found.
+        found: usize,
+    },
+    /// A model or initial parameter contains NaN or an infinity.
+    NonFiniteParameter {
+        /// Which parameter (e.g. "means of component 2").
+        what: String,
+    },
+    /// Mixture weights are negative or do not sum to one.
+    InvalidWeights {
+        /// Why they are invalid.
+        reason: String,
+    },
+    /// A covariance given by the user (initial parameters, a model) is not
+    /// symmetric positive definite.
+    NotPositiveDefinite {
+        /// Zero-based component index.
+        component: usize,
+    },
+    /// During EM, the covariance of a component lost positive definiteness
+    /// (collapsed onto too few points, or degenerate data).
+    SingularCovariance {
+        /// Zero-based component index.
+        component: usize,
+        /// One-based EM iteration during whose M-step it happened (0: initialisation).
+        iteration: usize,
+        /// The `reg_covar` in use.
+        reg_covar: f64,
+    },
+    /// The requested feature is not available in this version.
+    Unsupported {
+        /// What was asked for.
+        what: String,
+    },
+}
+
+impl Error {
+    /// Creates an error of the given kind.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self { kind }
+    }
+
+    /// The kind of the error.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    pub(crate) fn invalid(name: &'static str, value: impl fmt::Display, expected: &'static str) -> Self {
+        Self::new(ErrorKind::InvalidParameter {
+            name,
+            value: value.to_string(),
+            expected,
+        })
+    }
+
+    pub(crate) fn dimension(what: impl Into<String>, expected: usize, found: usize) -> Self {
+        Self::new(ErrorKind::DimensionMismatch {
+            what: what.into(),
+            expected,
+            found,
+        })
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ErrorKind::*;
+        match &self.kind {
+            InvalidParameter {
+                name,
+                value,
+                expected,
+            } => write!(f, "invalid {name} = {value}: expected {expected}"),
+            EmptyData => write!(f, "the data has no rows: give at least n_components rows"),
+            NoFeatures => write!(f, "the data has no columns (n_features = 0): give at least one feature"),
+            ShapeMismatch {
+                len,
+                n_samples,
+                n_features,
+            } => write!(
+                f,
+                "data of length {len} cannot be {n_samples} rows x {n_features} columns: \
+                 the length must equal rows * columns"
+            ),
+            NonFiniteData { row, column } => write!(
+                f,
+                "the data contains NaN or infinity, first at row {row}, column {column} (0-based): \
+                 remove or impute non-finite values before fitting"
+            ),
+            TooFewSamples {
+                n_samples,
+                n_components,
+            } => write!(
+                f,
+                "n_components = {n_components} exceeds the number of rows ({n_samples}): \
+                 decrease n_components or give more data"
+            ),
+            DimensionMismatch {
+                what,
+                expected,
+                found,
+            } => write!(f, "{what}: expected {expected}, found {found}"),
+            NonFiniteParameter { what } => {
+                write!(f, "{what} contain NaN or infinity: give finite values")
+            }
+            InvalidWeights { reason } => write!(f, "invalid mixture weights: {reason}"),
+            NotPositiveDefinite { component } => write!(
+                f,
+                "the covariance of component {component} is not symmetric positive definite: \
+                 give a symmetric matrix with positive eigenvalues"
+            ),
+            SingularCovariance {
+                component,
+                iteration,
+                reg_covar,
+            } => write!(
+                f,
+                "the covariance of component {component} became singular in EM iteration {iteration} \
+                 (collapsed onto too few or duplicated points): increase reg_covar (now {reg_covar:e}), \
+                 decrease n_components, or scale the data"
+            ),
+            Unsupported { what } => write!(f, "{what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

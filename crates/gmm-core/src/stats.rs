@@ -1,0 +1,255 @@
+//! Sufficient statistics of one E-step, mergeable across shards.
+//!
+//! For responsibilities `r_nk` and the current means `mu_k`:
+//!
+//! ```text
+//! N_k = sum_n r_nk
+//! s_k = sum_n r_nk (x_n - mu_k)                     (D)
+//! S_k = sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T       (D x D)
+//! L   = sum_n log p(x_n)                            (log-likelihood)
+//! ```
+//!
+//! Centring on the current means keeps the one-pass covariance as accurate as
+//! a two-pass one. Statistics of disjoint shards computed against the same
+//! model add up ([`SufficientStats::merge`]); [`GaussianMixture::m_step`]
+//! turns the total into the next model. That is the seam for distributing a
+//! fit over processes or machines:
+//!
+//! ```
+//! use gmm_core::{DataView, GaussianMixture, SufficientStats, CovarianceType};
+//! let x: Vec<f64> = (0..400).map(|i| ((i * 7919) % 101) as f64 / 10.0).collect();
+//! let data = DataView::new(&x, 200, 2).unwrap();
+//! let model = GaussianMixture::from_parameters(
+//!     CovarianceType::Full, 2, 2,
+//!     vec![0.5, 0.5], vec![2.0, 2.0, 8.0, 8.0],
+//!     vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+//! ).unwrap();
+//! // Two shards, as two machines would see them.
+//! let mut total = SufficientStats::compute(&model, data.rows(0, 120)).unwrap();
+//! total.merge(&SufficientStats::compute(&model, data.rows(120, 200)).unwrap()).unwrap();
+//! let next = model.m_step(&total, 1e-6, 1).unwrap();
+//! assert!((next.weights().iter().sum::<f64>() - 1.0).abs() < 1e-12);
+//! ```
+//!
+//! [`GaussianMixture::m_step`]: crate::GaussianMixture::m_step
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{DataView, Scalar};
+use crate::error::{Error, Result};
+use crate::kernel::{self, BLOCK_ROWS, CHUNK_ROWS, Scratch};
+use crate::model::GaussianMixture;
+
+/// Blocks processed in parallel before their results are merged. Bounds the
+/// memory held by unmerged block statistics; does not affect the results.
+const GROUP_BLOCKS: usize = 64;
+
+/// Sufficient statistics of an E-step (see the module docs for the formulas).
+///
+/// All values are `f64` whatever the data type. Serialisable, so shards
+/// computed elsewhere can be shipped and merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SufficientStats {
+    n_components: usize,
+    n_features: usize,
+    pub(crate) nk: Vec<f64>,
+    pub(crate) s: Vec<f64>,
+    pub(crate) scatter: Vec<f64>,
+    pub(crate) sum_log_likelihood: f64,
+    pub(crate) n_samples: f64,
+}
+
+impl SufficientStats {
+    /// All-zero statistics for `k` components in `d` dimensions.
+    pub fn zeros(k: usize, d: usize) -> Self {
+        Self {
+            n_components: k,
+            n_features: d,
+            nk: vec![0.0; k],
+            s: vec![0.0; k * d],
+            scatter: vec![0.0; k * d * d],
+            sum_log_likelihood: 0.0,
+            n_samples: 0.0,
+        }
+    }
+
+    /// Runs the E-step of `model` over `data` and returns its statistics.
+    ///
+    /// One parallel pass over fixed-size blocks; the result is bit-identical
+    /// whatever the size of the rayon thread pool.
+    pub fn compute<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) -> Result<Self> {
+        if data.n_features() != model.n_features() {
+            return Err(Error::dimension(
+                "number of data columns vs. the model's n_features",
+                model.n_features(),
+                data.n_features(),
+            ));
+        }
+        data.validate()?;
+        Ok(e_step(model, data))
+    }
+
+    /// Adds `other` (statistics of disjoint rows, against the same model).
+    pub fn merge(&mut self, other: &SufficientStats) -> Result<()> {
+        if other.n_components != self.n_components || other.n_features != self.n_features {
+            return Err(Error::dimension(
+                "statistics to merge (n_components * n_features)",
+                self.n_components * self.n_features,
+                other.n_components * other.n_features,
+            ));
+        }
+        add(&mut self.nk, &other.nk);
+        add(&mut self.s, &other.s);
+        add(&mut self.scatter, &other.scatter);
+        self.sum_log_likelihood += other.sum_log_likelihood;
+        self.n_samples += other.n_samples;
+        Ok(())
+    }
+
+    /// Number of components `K`.
+    pub fn n_components(&self) -> usize {
+        self.n_components
+    }
+
+    /// Number of features `D`.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// `N_k`, the summed responsibilities of each component (`K`).
+    pub fn nk(&self) -> &[f64] {
+        &self.nk
+    }
+
+    /// `s_k`, the responsibility-weighted sums of `x - mu_k` (`K x D`, row-major).
+    pub fn centred_sums(&self) -> &[f64] {
+        &self.s
+    }
+
+    /// `S_k`, the responsibility-weighted scatter matrices about `mu_k`
+    /// (`K x D x D`, row-major).
+    pub fn centred_scatter(&self) -> &[f64] {
+        &self.scatter
+    }
+
+    /// Number of rows the statistics were computed from.
+    pub fn n_samples(&self) -> f64 {
+        self.n_samples
+    }
+
+    /// Sum of the per-row log-likelihoods under the model of the E-step.
+    pub fn sum_log_likelihood(&self) -> f64 {
+        self.sum_log_likelihood
+    }
+
+    /// Mean log-likelihood per row: scikit-learn's lower bound of the iteration.
+    pub fn mean_log_likelihood(&self) -> f64 {
+        self.sum_log_likelihood / self.n_samples
+    }
+}
+
+fn add(a: &mut [f64], b: &[f64]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+/// Maps every fixed block of `BLOCK_ROWS` rows of `n` in parallel and folds the
+/// results in block order. The fold sees the same sequence of values whatever
+/// the number of threads.
+pub(crate) fn ordered_blocks<A: Send>(
+    n: usize,
+    map: impl Fn(usize, usize, usize) -> A + Sync,
+    mut fold: impl FnMut(A),
+) {
+    let n_blocks = n.div_ceil(BLOCK_ROWS);
+    let mut first = 0;
+    while first < n_blocks {
+        let last = (first + GROUP_BLOCKS).min(n_blocks);
+        let parts: Vec<A> = (first..last)
+            .into_par_iter()
+            .map(|b| map(b, b * BLOCK_ROWS, ((b + 1) * BLOCK_ROWS).min(n)))
+            .collect();
+        parts.into_iter().for_each(&mut fold);
+        first = last;
+    }
+}
+
+/// The fused E-step pass (inputs already validated).
+pub(crate) fn e_step<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) -> SufficientStats {
+    let k = model.n_components();
+    let d = model.n_features();
+    let mut total = SufficientStats::zeros(k, d);
+    ordered_blocks(
+        data.n_samples(),
+        |_, start, end| {
+            let mut stats = SufficientStats::zeros(k, d);
+            let mut s = Scratch::new(k, d);
+            let mut lo = start;
+            while lo < end {
+                let hi = (lo + CHUNK_ROWS).min(end);
+                let m = s.load(data.rows(lo, hi));
+                kernel::weighted_log_prob(model, m, &mut s);
+                kernel::normalise_rows(m, k, &mut s);
+                stats.sum_log_likelihood += s.ll[..m].iter().sum::<f64>();
+                stats.n_samples += m as f64;
+                let resp = std::mem::take(&mut s.lp);
+                kernel::accumulate(&mut stats, model.means(), &resp, m, &mut s);
+                s.lp = resp;
+                lo = hi;
+            }
+            stats
+        },
+        |part| {
+            total.merge(&part).expect("block statistics have the model's shape");
+        },
+    );
+    total
+}
+
+/// Statistics from given responsibilities, as scikit-learn's initialisation
+/// computes parameters from an initial assignment. `fill(row0, m, resp)` writes
+/// the responsibilities of rows `row0..row0+m` into `resp` (`m x K`). Two
+/// passes: the first finds the weighted means, the second the scatter about them.
+pub(crate) fn from_responsibilities<T: Scalar>(
+    data: DataView<'_, T>,
+    k: usize,
+    fill: impl Fn(usize, usize, &mut [f64]) + Sync,
+) -> (SufficientStats, Vec<f64>) {
+    let d = data.n_features();
+    let zero_means = vec![0.0; k * d];
+    let pass = |means: &[f64]| {
+        let mut total = SufficientStats::zeros(k, d);
+        ordered_blocks(
+            data.n_samples(),
+            |_, start, end| {
+                let mut stats = SufficientStats::zeros(k, d);
+                let mut s = Scratch::new(k, d);
+                let mut resp = vec![0.0; CHUNK_ROWS * k];
+                let mut lo = start;
+                while lo < end {
+                    let hi = (lo + CHUNK_ROWS).min(end);
+                    let m = s.load(data.rows(lo, hi));
+                    fill(lo, m, &mut resp[..m * k]);
+                    kernel::accumulate(&mut stats, means, &resp, m, &mut s);
+                    stats.n_samples += m as f64;
+                    lo = hi;
+                }
+                stats
+            },
+            |part| total.merge(&part).expect("same shape"),
+        );
+        total
+    };
+    let first = pass(&zero_means);
+    let mut means = vec![0.0; k * d];
+    for c in 0..k {
+        if first.nk[c] > 0.0 {
+            for j in 0..d {
+                means[c * d + j] = first.s[c * d + j] / first.nk[c];
+            }
+        }
+    }
+    (pass(&means), means)
+}
