@@ -1,1 +1,24 @@
-//! x
+//! # gmm-io
+//!
+//! Datasets and models on disk for the gmm engine:
+//!
+//! - [`Dataset`]: a NumPy `.npy` file, memory-mapped and read in place
+//!   (little-endian `float64`/`float32`, C order, 1-D or 2-D);
+//! - [`write_npy`]: atomic `.npy` output (a temporary file renamed into place);
+//! - [`save_model`] / [`load_model`]: the model JSON schema, validated on load.
+//!
+//! All `unsafe` code of the workspace is the file mapping in one private module.
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod atomic;
+mod error;
+#[allow(unsafe_code)]
+mod mmap;
+mod model_file;
+mod npy;
+
+pub use atomic::write_atomically;
+pub use error::{Error, ErrorKind, Result};
+pub use model_file::{MODEL_FORMAT, MODEL_VERSION, load_model, model_to_json, save_model};
+pub use npy::{Dataset, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, parse_header, write_npy, write_view};

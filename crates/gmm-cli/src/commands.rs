@@ -1,0 +1,177 @@
+//! The commands.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use gmm_core::{
+    CovarianceType, DataView, Fit, FitObserver, GaussianMixtureParams, Init, IterationProgress, Preset, Scalar,
+};
+use gmm_io::{Dataset, DatasetView};
+
+use crate::args::{Cli, Command, FitArgs, GenerateArgs};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Fit(a) => fit(a),
+        Command::Generate(a) => generate(a),
+    }
+}
+
+/// Refuses to write an output over one of the inputs.
+fn check_not_input(out: &Path, inputs: &[&Path]) -> Result<()> {
+    let Ok(out_c) = out.canonicalize() else {
+        return Ok(()); // does not exist yet
+    };
+    for input in inputs {
+        if input.canonicalize().ok().as_deref() == Some(out_c.as_path()) {
+            bail!("refusing to write {} over an input file: choose another output path", out.display());
+        }
+    }
+    Ok(())
+}
+
+fn parse_init(s: &str) -> Result<Init> {
+    Ok(match s {
+        "kmeans" => Init::KMeans,
+        "k-means++" => Init::KMeansPlusPlus,
+        "random-from-data" => Init::RandomFromData,
+        "random" => Init::Random,
+        path => {
+            let p = Path::new(path);
+            if !p.exists() {
+                bail!(
+                    "--init '{path}' is neither a method (kmeans, k-means++, random-from-data, random) \
+                     nor an existing model file"
+                );
+            }
+            Init::Given(gmm_io::load_model(p).context("cannot use it as --init")?)
+        }
+    })
+}
+
+/// Prints one line per iteration on stderr.
+struct Progress {
+    enabled: bool,
+}
+
+impl FitObserver for Progress {
+    fn on_restart(&mut self, restart: usize, n_init: usize) {
+        if self.enabled && n_init > 1 {
+            eprintln!("restart {}/{n_init}", restart + 1);
+        }
+    }
+
+    fn on_initialised(&mut self, _restart: usize, seconds: f64) {
+        if self.enabled {
+            eprintln!("initialised in {seconds:.3} s");
+        }
+    }
+
+    fn on_iteration(&mut self, p: &IterationProgress) -> ControlFlow<()> {
+        if self.enabled {
+            eprintln!(
+                "iter {:>4}/{}  lower bound {:>16.10}  change {:>10.3e}  {:.4} s",
+                p.iteration, p.max_iter, p.lower_bound, p.change, p.seconds
+            );
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn fit(a: FitArgs) -> Result<()> {
+    let covariance: CovarianceType = a.covariance.parse()?;
+    let init = parse_init(&a.init)?;
+    let mut inputs = vec![a.data.as_path()];
+    if let Init::Given(_) = init {
+        inputs.push(Path::new(&a.init));
+    }
+    for out in a.out.iter().chain(a.report.iter()) {
+        check_not_input(out, &inputs)?;
+    }
+    if let (Some(o), Some(r)) = (&a.out, &a.report) {
+        if o == r {
+            bail!("--out and --report are the same file: give two paths");
+        }
+    }
+    let params = GaussianMixtureParams::new(a.components)
+        .covariance_type(covariance)
+        .init(init)
+        .n_init(a.n_init)
+        .max_iter(a.max_iter)
+        .tol(a.tol)
+        .reg_covar(a.reg_covar)
+        .seed(a.seed);
+    let dataset = Dataset::open(&a.data)?;
+    let mut progress = Progress {
+        enabled: !a.quiet,
+    };
+    let mut run = || -> Result<Fit> {
+        Ok(match dataset.view() {
+            DatasetView::F64(v) => fit_view(&params, v, &mut progress)?,
+            DatasetView::F32(v) => fit_view(&params, v, &mut progress)?,
+        })
+    };
+    let fit = match a.threads {
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t as usize)
+            .build()
+            .context("cannot start the thread pool")?
+            .install(run)?,
+        None => run()?,
+    };
+    if let Some(path) = &a.report {
+        let text = serde_json::to_string_pretty(&fit.report).expect("a report serialises");
+        gmm_io::write_atomically(path, |w| {
+            w.write_all(text.as_bytes())?;
+            w.write_all(b"\n")
+        })?;
+    }
+    match &a.out {
+        Some(path) => gmm_io::save_model(path, &fit.model)?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", gmm_io::model_to_json(&fit.model)).context("cannot write to standard output")?;
+        }
+    }
+    if !a.quiet {
+        let r = &fit.report;
+        eprintln!(
+            "{} after {} iterations: lower bound {:.10}, {:.3} s ({:.4} s per iteration, {} threads)",
+            if r.converged { "converged" } else { "not converged" },
+            r.n_iter,
+            r.lower_bound,
+            r.fit_seconds,
+            median(&r.iteration_seconds),
+            r.threads
+        );
+    }
+    Ok(())
+}
+
+fn fit_view<T: Scalar>(params: &GaussianMixtureParams, v: DataView<'_, T>, progress: &mut Progress) -> Result<Fit> {
+    Ok(params.fit_with_observer(v, progress)?)
+}
+
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+fn generate(a: GenerateArgs) -> Result<()> {
+    let preset: Preset = a.preset.parse()?;
+    let (default_n, d, _) = preset.shape();
+    let n = a.n.unwrap_or(default_n);
+    if n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let x = preset.generate(Some(n), a.seed);
+    gmm_io::write_npy(&a.out, &x, &[n, d])?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The error type of the I/O crate.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Something was wrong with a file: it could not be read or written, or its
+/// contents are not what the engine accepts. The message names the file and
+/// says what to do.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    path: Option<PathBuf>,
+}
+
+/// The kinds of [`Error`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The operating system refused (not found, permission denied, disk full...).
+    Io(std::io::Error),
+    /// The file is not a valid `.npy` file (bad magic, malformed header, wrong length).
+    InvalidNpy(String),
+    /// A valid `.npy` file whose contents this version cannot read.
+    UnsupportedNpy(String),
+    /// A model file that is not valid JSON or does not follow the model schema.
+    InvalidModel(String),
+    /// The contents were read but rejected by the numerical checks.
+    Core(gmm_core::Error),
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, path: &Path) -> Self {
+        Self {
+            kind,
+            path: Some(path.to_path_buf()),
+        }
+    }
+
+    /// The kind of the error.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The file concerned, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub(crate) fn io(e: std::io::Error, path: &Path) -> Self {
+        Self::new(ErrorKind::Io(e), path)
+    }
+
+    pub(crate) fn npy(msg: impl Into<String>, path: &Path) -> Self {
+        Self::new(ErrorKind::InvalidNpy(msg.into()), path)
+    }
+
+    pub(crate) fn unsupported(msg: impl Into<String>, path: &Path) -> Self {
+        Self::new(ErrorKind::UnsupportedNpy(msg.into()), path)
+    }
+
+    pub(crate) fn model(msg: impl Into<String>, path: &Path) -> Self {
+        Self::new(ErrorKind::InvalidModel(msg.into()), path)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.path {
+            write!(f, "{}: ", p.display())?;
+        }
+        match &self.kind {
+            ErrorKind::Io(e) => write!(f, "{e}"),
+            ErrorKind::InvalidNpy(m) => write!(f, "not a valid .npy file: {m}"),
+            ErrorKind::UnsupportedNpy(m) => write!(f, "{m}"),
+            ErrorKind::InvalidModel(m) => write!(f, "invalid model file: {m}"),
+            ErrorKind::Core(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The message already includes the underlying I/O or numerical error, so
+/// `source` is `None` (cause chains print each message once); use
+/// [`Error::kind`] to get at it.
+impl std::error::Error for Error {}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
