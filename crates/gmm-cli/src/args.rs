@@ -45,13 +45,13 @@ pub struct FitArgs {
     #[arg(long, default_value_t = 1)]
     pub n_init: usize,
     /// Maximum EM iterations per restart (0 only initialises).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
     pub max_iter: usize,
     /// Stop when the mean log-likelihood changes by less than this (0: never).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub tol: f64,
     /// Added to every covariance diagonal.
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
     pub reg_covar: f64,
     /// Seed of all random choices (fixed default: identical runs, identical files).
     #[arg(long, default_value_t = 0)]

@@ -1,6 +1,6 @@
 //! The commands.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
 
@@ -52,7 +52,7 @@ fn parse_init(s: &str) -> Result<Init> {
     })
 }
 
-/// Prints one line per iteration on stderr.
+/// Prints one line per iteration on stderr when it is a terminal.
 struct Progress {
     enabled: bool,
 }
@@ -106,7 +106,7 @@ fn fit(a: FitArgs) -> Result<()> {
         .seed(a.seed);
     let dataset = Dataset::open(&a.data)?;
     let mut progress = Progress {
-        enabled: !a.quiet,
+        enabled: !a.quiet && std::io::stderr().is_terminal(),
     };
     let mut run = || -> Result<Fit> {
         Ok(match dataset.view() {

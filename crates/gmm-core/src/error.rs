@@ -182,7 +182,7 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "the covariance of component {component} became singular in EM iteration {iteration} \
-                 (collapsed onto too few or duplicated points): increase reg_covar (now {reg_covar:e}), \
+                 (collapsed onto too few or duplicated points): increase reg_covar (now {reg_covar}), \
                  decrease n_components, or scale the data"
             ),
             Unsupported { what } => write!(f, "{what}"),

@@ -10,15 +10,12 @@
 //! r_ik   = exp(lp_ik - ll_i)                  (responsibilities)
 //! N_k   += sum_i r_ik
 //! s_k   += sum_i r_ik C_i
-//! S_k   += C^T diag(r_k) C
+//! S_k   += C^T diag(r_k) C                 (lower triangle)
 //! ```
 //!
 //! Drivers (see [`crate::stats`]) call these on fixed-size chunks inside
 //! fixed-size blocks, so the floating-point summation order never depends on
 //! the number of threads.
-
-use faer::linalg::matmul::matmul;
-use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::data::{DataView, Scalar};
 use crate::model::GaussianMixture;
@@ -39,9 +36,9 @@ pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
 pub(crate) struct Scratch {
     /// The chunk widened to f64, `m x D`.
     pub x: Vec<f64>,
-    /// Centred rows, `m x D`.
+    /// One centred row, `D`.
     pub c: Vec<f64>,
-    /// Whitened or weighted rows, `m x D`.
+    /// One whitened row, `D`.
     pub y: Vec<f64>,
     /// Weighted log-probabilities, then responsibilities, `m x K`.
     pub lp: Vec<f64>,
@@ -53,8 +50,8 @@ impl Scratch {
     pub fn new(k: usize, d: usize) -> Self {
         Self {
             x: vec![0.0; CHUNK_ROWS * d],
-            c: vec![0.0; CHUNK_ROWS * d],
-            y: vec![0.0; CHUNK_ROWS * d],
+            c: vec![0.0; d],
+            y: vec![0.0; d],
             lp: vec![0.0; CHUNK_ROWS * k],
             ll: vec![0.0; CHUNK_ROWS],
         }
@@ -72,32 +69,31 @@ impl Scratch {
     }
 }
 
-/// `c = x - 1 mu^T` for the first `m` rows.
-#[inline]
-fn centre(x: &[f64], mu: &[f64], m: usize, c: &mut [f64]) {
-    let d = mu.len();
-    for (xr, cr) in x[..m * d].chunks_exact(d).zip(c[..m * d].chunks_exact_mut(d)) {
-        for j in 0..d {
-            cr[j] = xr[j] - mu[j];
-        }
-    }
-}
-
 /// Fills `s.lp[i*K + k] = log w_k + log N(x_i | mu_k, Sigma_k)` for the `m`
 /// rows loaded in `s.x`.
+///
+/// The whitening `y = (x - mu_k) U_k` uses only the upper triangle of `U_k`
+/// (`D (D + 1) / 2` multiply-adds per row) in a fixed loop order, so the
+/// result does not depend on memory alignment or on the thread that runs it.
 pub(crate) fn weighted_log_prob(model: &GaussianMixture, m: usize, s: &mut Scratch) {
     let k_total = model.n_components();
     let d = model.n_features();
     let const_term = d as f64 * LN_2PI;
     for k in 0..k_total {
-        centre(&s.x, model.mean(k), m, &mut s.c);
-        let c = MatRef::from_row_major_slice(&s.c[..m * d], m, d);
-        let u = MatRef::from_row_major_slice(model.precision_cholesky(k), d, d);
-        let y = MatMut::from_row_major_slice_mut(&mut s.y[..m * d], m, d);
-        matmul(y, Accum::Replace, c, u, 1.0, Par::Seq);
+        let mu = model.mean(k);
+        let u = model.precision_cholesky(k);
         let offset = model.log_weights[k] + model.log_det_precision_cholesky[k];
-        for (i, yr) in s.y[..m * d].chunks_exact(d).enumerate() {
-            let sq: f64 = yr.iter().map(|v| v * v).sum();
+        let y = &mut s.y[..d];
+        for (i, xr) in s.x[..m * d].chunks_exact(d).enumerate() {
+            y.fill(0.0);
+            for a in 0..d {
+                let ca = xr[a] - mu[a];
+                let urow = &u[a * d + a..(a + 1) * d];
+                for (yb, ub) in y[a..].iter_mut().zip(urow) {
+                    *yb += ca * ub;
+                }
+            }
+            let sq: f64 = y.iter().map(|v| v * v).sum();
             s.lp[i * k_total + k] = offset - 0.5 * (const_term + sq);
         }
     }
@@ -128,35 +124,36 @@ pub(crate) fn normalise_rows(m: usize, k: usize, s: &mut Scratch) {
 
 /// Adds the chunk's statistics, centred on `means` (`K x D`), to `stats`,
 /// with responsibilities `resp` (`m x K`, row-major) for the rows in `s.x`.
-pub(crate) fn accumulate(
-    stats: &mut SufficientStats,
-    means: &[f64],
-    resp: &[f64],
-    m: usize,
-    s: &mut Scratch,
-) {
+///
+/// Only the lower triangle of each scatter matrix is accumulated (row by row,
+/// in a fixed order); `SufficientStats::mirror` fills the upper triangle
+/// once a pass is complete.
+pub(crate) fn accumulate(stats: &mut SufficientStats, means: &[f64], resp: &[f64], m: usize, s: &mut Scratch) {
     let k_total = stats.n_components();
     let d = stats.n_features();
+    let c = &mut s.c[..d];
     for k in 0..k_total {
         let mu = &means[k * d..(k + 1) * d];
-        centre(&s.x, mu, m, &mut s.c);
         let mut nk = 0.0;
         let sk = &mut stats.s[k * d..(k + 1) * d];
-        for i in 0..m {
+        let sc = &mut stats.scatter[k * d * d..(k + 1) * d * d];
+        for (i, xr) in s.x[..m * d].chunks_exact(d).enumerate() {
             let r = resp[i * k_total + k];
+            if r == 0.0 {
+                continue;
+            }
             nk += r;
-            let cr = &s.c[i * d..(i + 1) * d];
-            let yr = &mut s.y[i * d..(i + 1) * d];
             for j in 0..d {
-                let w = r * cr[j];
-                yr[j] = w;
-                sk[j] += w;
+                c[j] = xr[j] - mu[j];
+                sk[j] += r * c[j];
+            }
+            for a in 0..d {
+                let wa = r * c[a];
+                for (dst, cb) in sc[a * d..a * d + a + 1].iter_mut().zip(&c[..=a]) {
+                    *dst += wa * cb;
+                }
             }
         }
         stats.nk[k] += nk;
-        let w = MatRef::from_row_major_slice(&s.y[..m * d], m, d);
-        let c = MatRef::from_row_major_slice(&s.c[..m * d], m, d);
-        let dst = MatMut::from_row_major_slice_mut(&mut stats.scatter[k * d * d..(k + 1) * d * d], d, d);
-        matmul(dst, Accum::Add, w.transpose(), c, 1.0, Par::Seq);
     }
 }

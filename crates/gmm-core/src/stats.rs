@@ -107,6 +107,19 @@ impl SufficientStats {
         Ok(())
     }
 
+    /// Copies the lower triangle of each scatter matrix onto the upper one
+    /// (the kernels accumulate the lower triangle only).
+    pub(crate) fn mirror(&mut self) {
+        let d = self.n_features;
+        for sc in self.scatter.chunks_exact_mut(d * d) {
+            for a in 0..d {
+                for b in 0..a {
+                    sc[b * d + a] = sc[a * d + b];
+                }
+            }
+        }
+    }
+
     /// Number of components `K`.
     pub fn n_components(&self) -> usize {
         self.n_components
@@ -205,6 +218,7 @@ pub(crate) fn e_step<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) 
             total.merge(&part).expect("block statistics have the model's shape");
         },
     );
+    total.mirror();
     total
 }
 
@@ -240,6 +254,7 @@ pub(crate) fn from_responsibilities<T: Scalar>(
             },
             |part| total.merge(&part).expect("same shape"),
         );
+        total.mirror();
         total
     };
     let first = pass(&zero_means);

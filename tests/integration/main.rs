@@ -1,0 +1,7 @@
+//! Integration tests of the gmm workspace (one binary, to keep builds short).
+
+mod bad_input;
+mod cli;
+mod common;
+mod engine;
+mod parity;
