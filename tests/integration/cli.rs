@@ -8,7 +8,10 @@ use gmm::io::{load_model, write_npy};
 use crate::common::*;
 
 fn gmm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gmm")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn s(p: &Path) -> &str {
@@ -19,7 +22,11 @@ fn s(p: &Path) -> &str {
 fn assert_fails(out: &Output, code: i32, needle: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "more than one line: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "more than one line: {err}"
+    );
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains(needle), "{err:?} lacks {needle:?}");
     assert!(!err.contains("panicked"), "{err}");
@@ -35,11 +42,28 @@ fn fit_with_init_reproduces_scikit_learn() {
         let init = fixture_path(&format!("{name}.init.json"));
         let k = load_model(&init).unwrap().n_components().to_string();
         let o = gmm(&[
-            "fit", s(&data), "--components", &k, "--init", s(&init), "--tol", "0", "--max-iter", "50",
-            "--out", s(&out), "--report", s(&report), "--quiet",
+            "fit",
+            s(&data),
+            "--components",
+            &k,
+            "--init",
+            s(&init),
+            "--tol",
+            "0",
+            "--max-iter",
+            "50",
+            "--out",
+            s(&out),
+            "--report",
+            s(&report),
+            "--quiet",
         ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert!(o.stderr.is_empty(), "--quiet printed {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.stderr.is_empty(),
+            "--quiet printed {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let e = load_expected(name);
         let m = load_model(&out).unwrap();
         assert!(max_rel_err(m.weights(), &flat(&e["weights"]), 1e-3) < 1e-8);
@@ -53,10 +77,20 @@ fn fit_with_init_reproduces_scikit_learn() {
         assert_eq!(json["converged"], false);
         let lb = e["lower_bound"].as_f64().unwrap();
         assert!(((json["lower_bound"].as_f64().unwrap() - lb) / lb).abs() < 1e-8);
-        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         for key in [
-            "n_iter", "converged", "lower_bound", "lower_bounds", "fit_seconds", "iteration_seconds", "n_samples",
-            "n_features", "n_components", "covariance_type", "threads",
+            "n_iter",
+            "converged",
+            "lower_bound",
+            "lower_bounds",
+            "fit_seconds",
+            "iteration_seconds",
+            "n_samples",
+            "n_features",
+            "n_components",
+            "covariance_type",
+            "threads",
         ] {
             assert!(r.get(key).is_some(), "report lacks {key}");
         }
@@ -69,12 +103,34 @@ fn fit_with_init_reproduces_scikit_learn() {
 fn fit_output_is_identical_across_thread_counts_and_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("x.npy");
-    let o = gmm(&["generate", "--preset", "small", "--n", "30000", "--seed", "4", "--out", s(&data)]);
+    let o = gmm(&[
+        "generate",
+        "--preset",
+        "small",
+        "--n",
+        "30000",
+        "--seed",
+        "4",
+        "--out",
+        s(&data),
+    ]);
     assert!(o.status.success());
     let mut texts = Vec::new();
     for threads in ["1", "2", "1"] {
         let out = dir.path().join(format!("m{}.json", texts.len()));
-        let o = gmm(&["fit", s(&data), "-k", "4", "--threads", threads, "--max-iter", "10", "--out", s(&out), "--quiet"]);
+        let o = gmm(&[
+            "fit",
+            s(&data),
+            "-k",
+            "4",
+            "--threads",
+            threads,
+            "--max-iter",
+            "10",
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         texts.push(std::fs::read(&out).unwrap());
     }
@@ -110,15 +166,31 @@ fn bad_input_exits_non_zero_with_one_line_and_no_output() {
     // K > N, k = 0.
     let small = dir.path().join("small.npy");
     write_npy(&small, &[1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
-    assert_fails(&gmm(&["fit", s(&small), "-k", "3", "--out", o]), 1, "exceeds the number of rows");
-    assert_fails(&gmm(&["fit", s(&small), "-k", "0", "--out", o]), 1, "n_components");
+    assert_fails(
+        &gmm(&["fit", s(&small), "-k", "3", "--out", o]),
+        1,
+        "exceeds the number of rows",
+    );
+    assert_fails(
+        &gmm(&["fit", s(&small), "-k", "0", "--out", o]),
+        1,
+        "n_components",
+    );
     // d = 0 and n = 0.
     let nocols = dir.path().join("nocols.npy");
     write_npy::<f64>(&nocols, &[], &[5, 0]).unwrap();
-    assert_fails(&gmm(&["fit", s(&nocols), "-k", "1", "--out", o]), 1, "no columns");
+    assert_fails(
+        &gmm(&["fit", s(&nocols), "-k", "1", "--out", o]),
+        1,
+        "no columns",
+    );
     let norows = dir.path().join("norows.npy");
     write_npy::<f64>(&norows, &[], &[0, 3]).unwrap();
-    assert_fails(&gmm(&["fit", s(&norows), "-k", "1", "--out", o]), 1, "no rows");
+    assert_fails(
+        &gmm(&["fit", s(&norows), "-k", "1", "--out", o]),
+        1,
+        "no rows",
+    );
     // Hostile files.
     let empty = dir.path().join("empty.npy");
     std::fs::write(&empty, b"").unwrap();
@@ -129,36 +201,128 @@ fn bad_input_exits_non_zero_with_one_line_and_no_output() {
     let truncated = dir.path().join("trunc.npy");
     let bytes = std::fs::read(fixture_path("seed2d.npy")).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() - 5]).unwrap();
-    assert_fails(&gmm(&["fit", s(&truncated), "-k", "1", "--out", o]), 1, "truncated");
+    assert_fails(
+        &gmm(&["fit", s(&truncated), "-k", "1", "--out", o]),
+        1,
+        "truncated",
+    );
     let ints = dir.path().join("ints.npy");
     write_npy::<i64>(&ints, &[1, 2, 3, 4], &[2, 2]).unwrap();
     assert_fails(&gmm(&["fit", s(&ints), "-k", "1", "--out", o]), 1, "'<i8'");
-    assert_fails(&gmm(&["fit", "/nonexistent/x.npy", "-k", "1", "--out", o]), 1, "/nonexistent/x.npy");
+    assert_fails(
+        &gmm(&["fit", "/nonexistent/x.npy", "-k", "1", "--out", o]),
+        1,
+        "/nonexistent/x.npy",
+    );
     // Bad parameters.
     let data = fixture_path("seed2d.npy");
-    assert_fails(&gmm(&["fit", s(&data), "-k", "3", "--tol", "-1", "--out", o]), 1, "tol");
-    assert_fails(&gmm(&["fit", s(&data), "-k", "3", "--reg-covar", "-1", "--out", o]), 1, "reg_covar");
-    assert_fails(&gmm(&["fit", s(&data), "-k", "3", "--covariance", "round", "--out", o]), 1, "covariance_type");
-    assert_fails(&gmm(&["fit", s(&data), "-k", "3", "--init", "nonsense", "--out", o]), 1, "neither a method");
+    assert_fails(
+        &gmm(&["fit", s(&data), "-k", "3", "--tol", "-1", "--out", o]),
+        1,
+        "tol",
+    );
+    assert_fails(
+        &gmm(&["fit", s(&data), "-k", "3", "--reg-covar", "-1", "--out", o]),
+        1,
+        "reg_covar",
+    );
+    assert_fails(
+        &gmm(&[
+            "fit",
+            s(&data),
+            "-k",
+            "3",
+            "--covariance",
+            "round",
+            "--out",
+            o,
+        ]),
+        1,
+        "covariance_type",
+    );
+    assert_fails(
+        &gmm(&["fit", s(&data), "-k", "3", "--init", "nonsense", "--out", o]),
+        1,
+        "neither a method",
+    );
     // An init that disagrees with the data or K, or is not a valid model.
     let init = fixture_path("aniso5d.init.json");
-    assert_fails(&gmm(&["fit", s(&data), "-k", "4", "--init", s(&init), "--out", o]), 1, "features");
-    assert_fails(&gmm(&["fit", s(&data), "-k", "3", "--init", s(&init), "--out", o]), 1, "components");
+    assert_fails(
+        &gmm(&["fit", s(&data), "-k", "4", "--init", s(&init), "--out", o]),
+        1,
+        "features",
+    );
+    assert_fails(
+        &gmm(&["fit", s(&data), "-k", "3", "--init", s(&init), "--out", o]),
+        1,
+        "components",
+    );
     let bad_init = dir.path().join("bad.json");
-    std::fs::write(&bad_init, r#"{"weights": [1.0], "means": [[0.0, 0.0]], "covariances": [[[1.0, 2.0], [2.0, 1.0]]]}"#).unwrap();
-    assert_fails(&gmm(&["fit", s(&data), "-k", "1", "--init", s(&bad_init), "--out", o]), 1, "positive definite");
+    std::fs::write(
+        &bad_init,
+        r#"{"weights": [1.0], "means": [[0.0, 0.0]], "covariances": [[[1.0, 2.0], [2.0, 1.0]]]}"#,
+    )
+    .unwrap();
+    assert_fails(
+        &gmm(&[
+            "fit",
+            s(&data),
+            "-k",
+            "1",
+            "--init",
+            s(&bad_init),
+            "--out",
+            o,
+        ]),
+        1,
+        "positive definite",
+    );
     let nan_init = dir.path().join("nan.json");
-    std::fs::write(&nan_init, r#"{"weights": [1.0], "means": [[0.0, NaN]], "covariances": [[[1.0, 0.0], [0.0, 1.0]]]}"#).unwrap();
-    assert_fails(&gmm(&["fit", s(&data), "-k", "1", "--init", s(&nan_init), "--out", o]), 1, "invalid model file");
+    std::fs::write(
+        &nan_init,
+        r#"{"weights": [1.0], "means": [[0.0, NaN]], "covariances": [[[1.0, 0.0], [0.0, 1.0]]]}"#,
+    )
+    .unwrap();
+    assert_fails(
+        &gmm(&[
+            "fit",
+            s(&data),
+            "-k",
+            "1",
+            "--init",
+            s(&nan_init),
+            "--out",
+            o,
+        ]),
+        1,
+        "invalid model file",
+    );
     // Singular covariance during EM.
     let dup = dir.path().join("dup.npy");
     let mut x = vec![0.0; 40];
     x.extend((0..40).map(|i| 10.0 + i as f64 * 0.1));
     write_npy(&dup, &x, &[80, 1]).unwrap();
     let init = dir.path().join("dup_init.json");
-    std::fs::write(&init, r#"{"weights": [0.5, 0.5], "means": [[0.0], [12.0]], "covariances": [[[1.0]], [[4.0]]]}"#).unwrap();
+    std::fs::write(
+        &init,
+        r#"{"weights": [0.5, 0.5], "means": [[0.0], [12.0]], "covariances": [[[1.0]], [[4.0]]]}"#,
+    )
+    .unwrap();
     assert_fails(
-        &gmm(&["fit", s(&dup), "-k", "2", "--init", s(&init), "--reg-covar", "0", "--tol", "0", "--out", o]),
+        &gmm(&[
+            "fit",
+            s(&dup),
+            "-k",
+            "2",
+            "--init",
+            s(&init),
+            "--reg-covar",
+            "0",
+            "--tol",
+            "0",
+            "--out",
+            o,
+        ]),
         1,
         "component 0 became singular",
     );
@@ -178,19 +342,43 @@ fn outputs_are_atomic_and_never_overwrite_inputs() {
     let data = dir.path().join("x.npy");
     std::fs::copy(fixture_path("seed2d.npy"), &data).unwrap();
     let before = std::fs::read(&data).unwrap();
-    assert_fails(&gmm(&["fit", s(&data), "-k", "3", "--out", s(&data)]), 1, "over an input");
+    assert_fails(
+        &gmm(&["fit", s(&data), "-k", "3", "--out", s(&data)]),
+        1,
+        "over an input",
+    );
     assert_eq!(std::fs::read(&data).unwrap(), before);
     // An existing output is replaced whole, and a failed run leaves it as it was.
     let out = dir.path().join("m.json");
     std::fs::write(&out, "previous").unwrap();
-    assert_fails(&gmm(&["fit", s(&data), "-k", "3", "--tol", "-1", "--out", s(&out)]), 1, "tol");
+    assert_fails(
+        &gmm(&["fit", s(&data), "-k", "3", "--tol", "-1", "--out", s(&out)]),
+        1,
+        "tol",
+    );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
     let o = gmm(&["fit", s(&data), "-k", "3", "--out", s(&out), "--quiet"]);
     assert!(o.status.success());
     assert!(load_model(&out).is_ok());
     // Unwritable output directory: one line, exit 1.
-    assert_fails(&gmm(&["fit", s(&data), "-k", "3", "--out", "/nonexistent-dir/m.json", "--quiet"]), 1, "nonexistent-dir");
+    assert_fails(
+        &gmm(&[
+            "fit",
+            s(&data),
+            "-k",
+            "3",
+            "--out",
+            "/nonexistent-dir/m.json",
+            "--quiet",
+        ]),
+        1,
+        "nonexistent-dir",
+    );
     // No temporary files left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
     assert!(leftovers.is_empty());
 }

@@ -9,7 +9,9 @@ use serde_json::Value;
 pub const FIXTURES: [&str; 3] = ["seed2d", "aniso5d", "overlap3d"];
 
 pub fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("datasets/fixtures")
+        .join(name)
 }
 
 pub fn load_data(name: &str) -> (Vec<f64>, usize, usize) {
@@ -48,7 +50,6 @@ pub fn problem(seed: u64, n: usize) -> (Vec<f64>, usize) {
     let d = Preset::Small.shape().1;
     (Preset::Small.generate(Some(n), seed), d)
 }
-
 
 pub fn model(k: usize, d: usize) -> GaussianMixture {
     let mut cov = vec![0.0; k * d * d];

@@ -4,12 +4,19 @@
 use std::ops::ControlFlow;
 
 use gmm::reference::ReferenceModel;
-use gmm::{BLOCK_ROWS, DataView, GaussianMixture, GaussianMixtureParams, Init, IterationProgress, Preset, SufficientStats};
+use gmm::{
+    BLOCK_ROWS, DataView, GaussianMixture, GaussianMixtureParams, Init, IterationProgress, Preset,
+    SufficientStats,
+};
 
 use crate::common::*;
 
 fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
 }
 
 #[test]
@@ -19,14 +26,26 @@ fn bit_identical_for_1_2_and_4_threads() {
     let (x, d) = problem(3, n);
     let data = DataView::new(&x, n, d).unwrap();
     for init in [Init::KMeans, Init::Random, Init::KMeansPlusPlus] {
-        let params = GaussianMixtureParams::new(4).init(init).max_iter(15).tol(0.0).seed(5);
-        let fits: Vec<_> = [1, 2, 4].into_iter().map(|t| in_pool(t, || params.fit(data).unwrap())).collect();
+        let params = GaussianMixtureParams::new(4)
+            .init(init)
+            .max_iter(15)
+            .tol(0.0)
+            .seed(5);
+        let fits: Vec<_> = [1, 2, 4]
+            .into_iter()
+            .map(|t| in_pool(t, || params.fit(data).unwrap()))
+            .collect();
         assert_eq!(fits[0].report.threads, 1);
         assert_eq!(fits[2].report.threads, 4);
         for f in &fits[1..] {
             assert_eq!(f.model, fits[0].model, "models differ across thread counts");
             let a: Vec<u64> = f.report.lower_bounds.iter().map(|v| v.to_bits()).collect();
-            let b: Vec<u64> = fits[0].report.lower_bounds.iter().map(|v| v.to_bits()).collect();
+            let b: Vec<u64> = fits[0]
+                .report
+                .lower_bounds
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
             assert_eq!(a, b);
         }
         let p1 = in_pool(1, || fits[0].model.predict_proba(data).unwrap());
@@ -40,15 +59,27 @@ fn same_seed_same_model_and_different_seeds_differ() {
     let n = 3000;
     let (x, d) = problem(4, n);
     let data = DataView::new(&x, n, d).unwrap();
-    for init in [Init::KMeans, Init::KMeansPlusPlus, Init::RandomFromData, Init::Random] {
-        let p = GaussianMixtureParams::new(4).init(init.clone()).max_iter(3).tol(0.0);
+    for init in [
+        Init::KMeans,
+        Init::KMeansPlusPlus,
+        Init::RandomFromData,
+        Init::Random,
+    ] {
+        let p = GaussianMixtureParams::new(4)
+            .init(init.clone())
+            .max_iter(3)
+            .tol(0.0);
         let a = p.clone().seed(1).fit(data).unwrap();
         let b = p.clone().seed(1).fit(data).unwrap();
         assert_eq!(a.model, b.model, "{init:?}: same seed, different model");
         if init != Init::KMeans {
             // k-means may legitimately converge to the same partition from two seeds.
             let c = p.clone().seed(2).fit(data).unwrap();
-            assert_ne!(a.model.means(), c.model.means(), "{init:?}: seeds 1 and 2 gave the same model");
+            assert_ne!(
+                a.model.means(),
+                c.model.means(),
+                "{init:?}: seeds 1 and 2 gave the same model"
+            );
         }
     }
 }
@@ -58,13 +89,22 @@ fn restarts_use_distinct_seeds_and_keep_the_best() {
     let n = 2000;
     let (x, d) = problem(5, n);
     let data = DataView::new(&x, n, d).unwrap();
-    let fit = GaussianMixtureParams::new(6).init(Init::RandomFromData).n_init(4).max_iter(20).seed(3).fit(data).unwrap();
+    let fit = GaussianMixtureParams::new(6)
+        .init(Init::RandomFromData)
+        .n_init(4)
+        .max_iter(20)
+        .seed(3)
+        .fit(data)
+        .unwrap();
     let r = &fit.report.restarts;
     assert_eq!(r.len(), 4);
     let mut seeds: Vec<u64> = r.iter().map(|x| x.seed).collect();
     seeds.dedup();
     assert_eq!(seeds.len(), 4);
-    let best = r.iter().map(|x| x.lower_bound).fold(f64::NEG_INFINITY, f64::max);
+    let best = r
+        .iter()
+        .map(|x| x.lower_bound)
+        .fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(fit.report.lower_bound, best);
     assert_eq!(r[fit.report.best_restart].lower_bound, best);
     // The kept model is the kept restart's: its info agrees.
@@ -80,13 +120,29 @@ fn em_invariants_hold_on_random_problems() {
         let data = DataView::new(&x, n, d).unwrap();
         let k = 2 + seed as usize % 4;
         let init = [Init::KMeans, Init::Random, Init::RandomFromData][seed as usize % 3].clone();
-        let fit = GaussianMixtureParams::new(k).init(init).max_iter(40).tol(0.0).seed(seed).fit(data).unwrap();
+        let fit = GaussianMixtureParams::new(k)
+            .init(init)
+            .max_iter(40)
+            .tol(0.0)
+            .seed(seed)
+            .fit(data)
+            .unwrap();
         let m = &fit.model;
-        assert!((m.weights().iter().sum::<f64>() - 1.0).abs() < 1e-12, "weights sum");
+        assert!(
+            (m.weights().iter().sum::<f64>() - 1.0).abs() < 1e-12,
+            "weights sum"
+        );
         assert!(m.weights().iter().all(|w| *w > 0.0));
         // Covariances are symmetric positive definite: they rebuild into a model.
-        GaussianMixture::from_parameters(m.covariance_type(), k, d, m.weights().to_vec(), m.means().to_vec(), m.covariances().to_vec())
-            .expect("fitted covariances are SPD");
+        GaussianMixture::from_parameters(
+            m.covariance_type(),
+            k,
+            d,
+            m.weights().to_vec(),
+            m.means().to_vec(),
+            m.covariances().to_vec(),
+        )
+        .expect("fitted covariances are SPD");
         let proba = m.predict_proba(data).unwrap();
         for row in proba.chunks_exact(k) {
             let s: f64 = row.iter().sum();
@@ -95,7 +151,12 @@ fn em_invariants_hold_on_random_problems() {
         }
         // EM never decreases the lower bound (up to rounding of a mean of n terms).
         for w in fit.report.lower_bounds.windows(2) {
-            assert!(w[1] >= w[0] - 1e-12 * w[0].abs(), "seed {seed}: lower bound fell {} -> {}", w[0], w[1]);
+            assert!(
+                w[1] >= w[0] - 1e-12 * w[0].abs(),
+                "seed {seed}: lower bound fell {} -> {}",
+                w[0],
+                w[1]
+            );
         }
         // predict is the argmax of predict_proba.
         let labels = m.predict(data).unwrap();
@@ -111,7 +172,12 @@ fn naive_reference_agrees_with_fast_path() {
     let x = Preset::Seed2d.generate(Some(n), 9);
     let data = DataView::new(&x, n, 2).unwrap();
     let init = gmm::fixed_init(data, 3).unwrap();
-    let fast = GaussianMixtureParams::new(3).init(Init::Given(init.clone())).max_iter(30).tol(0.0).fit(data).unwrap();
+    let fast = GaussianMixtureParams::new(3)
+        .init(Init::Given(init.clone()))
+        .max_iter(30)
+        .tol(0.0)
+        .fit(data)
+        .unwrap();
     let (slow, lbs) = ReferenceModel::from(&init).fit(data, 30, 0.0, 1e-6);
     assert!(max_rel_err(fast.model.means(), &slow.means, 1e-3) < 1e-9);
     assert!(max_rel_err(fast.model.covariances(), &slow.covariances, 1e-3) < 1e-9);
@@ -127,8 +193,17 @@ fn naive_reference_underflows_in_64_dimensions_where_fast_path_does_not() {
     let data = DataView::new(&x, n, d).unwrap();
     let init = gmm::fixed_init(data, k).unwrap();
     let (_, lbs) = ReferenceModel::from(&init).fit(data, 3, 0.0, 1e-6);
-    assert!(!lbs[0].is_finite(), "the naive lower bound should underflow, got {}", lbs[0]);
-    let fast = GaussianMixtureParams::new(k).init(Init::Given(init)).max_iter(3).tol(0.0).fit(data).unwrap();
+    assert!(
+        !lbs[0].is_finite(),
+        "the naive lower bound should underflow, got {}",
+        lbs[0]
+    );
+    let fast = GaussianMixtureParams::new(k)
+        .init(Init::Given(init))
+        .max_iter(3)
+        .tol(0.0)
+        .fit(data)
+        .unwrap();
     assert!(fast.report.lower_bounds.iter().all(|v| v.is_finite()));
     assert!(fast.model.means().iter().all(|v| v.is_finite()));
 }
@@ -141,15 +216,30 @@ fn observer_sees_every_iteration_and_can_stop() {
     let mut seen: Vec<IterationProgress> = Vec::new();
     let mut obs = |p: &IterationProgress| {
         seen.push(*p);
-        if p.iteration == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        if p.iteration == 3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     };
-    let fit = GaussianMixtureParams::new(3).tol(0.0).n_init(3).fit_with_observer(data, &mut obs).unwrap();
+    let fit = GaussianMixtureParams::new(3)
+        .tol(0.0)
+        .n_init(3)
+        .fit_with_observer(data, &mut obs)
+        .unwrap();
     assert_eq!(seen.len(), 3);
-    assert_eq!(seen.iter().map(|p| p.iteration).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        seen.iter().map(|p| p.iteration).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert!(fit.report.stopped);
     assert!(!fit.report.converged);
     assert_eq!(fit.report.n_iter, 3);
-    assert_eq!(fit.report.restarts.len(), 1, "stopping ends the remaining restarts");
+    assert_eq!(
+        fit.report.restarts.len(),
+        1,
+        "stopping ends the remaining restarts"
+    );
     assert_eq!(seen[2].lower_bound, fit.report.lower_bound);
 }
 
@@ -159,7 +249,11 @@ fn max_iter_zero_only_initialises() {
     let (x, d) = problem(7, n);
     let data = DataView::new(&x, n, d).unwrap();
     let init = model(3, d);
-    let fit = GaussianMixtureParams::new(3).init(Init::Given(init.clone())).max_iter(0).fit(data).unwrap();
+    let fit = GaussianMixtureParams::new(3)
+        .init(Init::Given(init.clone()))
+        .max_iter(0)
+        .fit(data)
+        .unwrap();
     assert_eq!(fit.report.n_iter, 0);
     assert_eq!(fit.model.means(), init.means());
     assert!(!fit.report.converged);
@@ -191,22 +285,34 @@ fn shards_merged_equal_one_pass() {
     let whole = SufficientStats::compute(&m, data).unwrap();
     // Any split agrees to rounding.
     let mut halves = SufficientStats::compute(&m, data.rows(0, 2 * BLOCK_ROWS)).unwrap();
-    halves.merge(&SufficientStats::compute(&m, data.rows(2 * BLOCK_ROWS, n)).unwrap()).unwrap();
+    halves
+        .merge(&SufficientStats::compute(&m, data.rows(2 * BLOCK_ROWS, n)).unwrap())
+        .unwrap();
     assert!(max_rel_err(halves.centred_scatter(), whole.centred_scatter(), 1.0) < 1e-12);
     assert!(max_rel_err(halves.nk(), whole.nk(), 1.0) < 1e-12);
     // A last shard of one block adds in exactly the order of one pass: bit-identical.
     let mut merged = SufficientStats::compute(&m, data.rows(0, 3 * BLOCK_ROWS)).unwrap();
-    merged.merge(&SufficientStats::compute(&m, data.rows(3 * BLOCK_ROWS, n)).unwrap()).unwrap();
+    merged
+        .merge(&SufficientStats::compute(&m, data.rows(3 * BLOCK_ROWS, n)).unwrap())
+        .unwrap();
     assert_eq!(merged, whole);
     // And one EM iteration through the public seam equals the fit's first iteration.
     let next = m.m_step(&merged, 1e-6, 1).unwrap();
-    let fit = GaussianMixtureParams::new(4).init(Init::Given(m)).max_iter(1).tol(0.0).fit(data).unwrap();
+    let fit = GaussianMixtureParams::new(4)
+        .init(Init::Given(m))
+        .max_iter(1)
+        .tol(0.0)
+        .fit(data)
+        .unwrap();
     assert_eq!(next.means(), fit.model.means());
     assert_eq!(next.covariances(), fit.model.covariances());
     assert_eq!(merged.mean_log_likelihood(), fit.report.lower_bound);
     // Statistics serialise (for shipping between processes) and come back equal.
     let json = serde_json::to_string(&merged).unwrap();
-    assert_eq!(serde_json::from_str::<SufficientStats>(&json).unwrap(), merged);
+    assert_eq!(
+        serde_json::from_str::<SufficientStats>(&json).unwrap(),
+        merged
+    );
 }
 
 #[test]
@@ -216,7 +322,10 @@ fn f32_data_fits_like_f64() {
     let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
     let x64: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
     let init = gmm::fixed_init(DataView::new(&x64, n, d).unwrap(), 4).unwrap();
-    let p = GaussianMixtureParams::new(4).init(Init::Given(init)).max_iter(10).tol(0.0);
+    let p = GaussianMixtureParams::new(4)
+        .init(Init::Given(init))
+        .max_iter(10)
+        .tol(0.0);
     let a = p.fit(DataView::new(&x32, n, d).unwrap()).unwrap();
     let b = p.fit(DataView::new(&x64, n, d).unwrap()).unwrap();
     // Same values (f32 widened exactly): identical results.
@@ -241,10 +350,28 @@ fn sample_draws_from_the_model() {
     let n0 = labels.iter().filter(|l| **l == 0).count() as f64;
     assert!((n0 / n as f64 - 0.25).abs() < 0.015);
     // Component 0's sample covariance ~ [[1, .5], [.5, 2]] (standard error ~2%).
-    let rows: Vec<&[f64]> = x.chunks_exact(2).zip(&labels).filter(|(_, l)| **l == 0).map(|(r, _)| r).collect();
-    let mean = [rows.iter().map(|r| r[0]).sum::<f64>() / n0, rows.iter().map(|r| r[1]).sum::<f64>() / n0];
-    let c01 = rows.iter().map(|r| (r[0] - mean[0]) * (r[1] - mean[1])).sum::<f64>() / n0;
+    let rows: Vec<&[f64]> = x
+        .chunks_exact(2)
+        .zip(&labels)
+        .filter(|(_, l)| **l == 0)
+        .map(|(r, _)| r)
+        .collect();
+    let mean = [
+        rows.iter().map(|r| r[0]).sum::<f64>() / n0,
+        rows.iter().map(|r| r[1]).sum::<f64>() / n0,
+    ];
+    let c01 = rows
+        .iter()
+        .map(|r| (r[0] - mean[0]) * (r[1] - mean[1]))
+        .sum::<f64>()
+        / n0;
     let c11 = rows.iter().map(|r| (r[1] - mean[1]).powi(2)).sum::<f64>() / n0;
-    assert!((mean[0] + 5.0).abs() < 0.05 && mean[1].abs() < 0.05, "{mean:?}");
-    assert!((c01 - 0.5).abs() < 0.06 && (c11 - 2.0).abs() < 0.1, "{c01} {c11}");
+    assert!(
+        (mean[0] + 5.0).abs() < 0.05 && mean[1].abs() < 0.05,
+        "{mean:?}"
+    );
+    assert!(
+        (c01 - 0.5).abs() < 0.06 && (c11 - 2.0).abs() < 0.1,
+        "{c01} {c11}"
+    );
 }

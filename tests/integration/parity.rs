@@ -24,8 +24,16 @@ fn matches_scikit_learn_after_50_iterations() {
             .fit(data)
             .unwrap();
         let m = &fit.model;
-        assert_eq!(fit.report.n_iter, e["n_iter"].as_u64().unwrap() as usize, "{name}");
-        assert_eq!(fit.report.converged, e["converged"].as_bool().unwrap(), "{name}");
+        assert_eq!(
+            fit.report.n_iter,
+            e["n_iter"].as_u64().unwrap() as usize,
+            "{name}"
+        );
+        assert_eq!(
+            fit.report.converged,
+            e["converged"].as_bool().unwrap(),
+            "{name}"
+        );
         let tol = 1e-8;
         let err = max_rel_err(m.weights(), &flat(&e["weights"]), 1e-3);
         assert!(err < tol, "{name}: weights {err:e}");
@@ -33,20 +41,40 @@ fn matches_scikit_learn_after_50_iterations() {
         assert!(err < tol, "{name}: means {err:e}");
         let err = max_rel_err(m.covariances(), &flat(&e["covariances"]), 1e-3);
         assert!(err < tol, "{name}: covariances {err:e}");
-        let err = max_rel_err(m.precisions_cholesky(), &flat(&e["precisions_cholesky"]), 1e-3);
+        let err = max_rel_err(
+            m.precisions_cholesky(),
+            &flat(&e["precisions_cholesky"]),
+            1e-3,
+        );
         assert!(err < tol, "{name}: precisions_cholesky {err:e}");
         let lb = e["lower_bound"].as_f64().unwrap();
-        assert!(((fit.report.lower_bound - lb) / lb).abs() < tol, "{name}: lower bound");
+        assert!(
+            ((fit.report.lower_bound - lb) / lb).abs() < tol,
+            "{name}: lower bound"
+        );
         if let Some(lbs) = e.get("lower_bounds") {
             let err = max_rel_err(&fit.report.lower_bounds, &flat(lbs), 1.0);
             assert!(err < tol, "{name}: lower bounds per iteration {err:e}");
         }
         // Predictions from the fitted model.
-        let labels: Vec<usize> = e["labels"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let labels: Vec<usize> = e["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
         assert_eq!(m.predict(data).unwrap(), labels, "{name}: labels");
-        let err = max_rel_err(&m.predict_proba(data).unwrap(), &flat(&e["predict_proba"]), 1.0);
+        let err = max_rel_err(
+            &m.predict_proba(data).unwrap(),
+            &flat(&e["predict_proba"]),
+            1.0,
+        );
         assert!(err < tol, "{name}: predict_proba {err:e}");
-        let err = max_rel_err(&m.score_samples(data).unwrap(), &flat(&e["score_samples"]), 1.0);
+        let err = max_rel_err(
+            &m.score_samples(data).unwrap(),
+            &flat(&e["score_samples"]),
+            1.0,
+        );
         assert!(err < tol, "{name}: score_samples {err:e}");
         for (key, ours) in [
             ("score", m.score(data).unwrap()),
@@ -54,7 +82,10 @@ fn matches_scikit_learn_after_50_iterations() {
             ("aic", m.aic(data).unwrap()),
         ] {
             let theirs = e[key].as_f64().unwrap();
-            assert!(((ours - theirs) / theirs).abs() < tol, "{name}: {key} {ours} vs {theirs}");
+            assert!(
+                ((ours - theirs) / theirs).abs() < tol,
+                "{name}: {key} {ours} vs {theirs}"
+            );
         }
     }
 }
@@ -70,8 +101,17 @@ fn reference_matches_scikit_learn() {
         let data = DataView::new(&x, n, d).unwrap();
         let (m, lbs) = gmm::reference::ReferenceModel::from(&init).fit(data, 50, 0.0, 1e-6);
         assert_eq!(lbs.len(), 50);
-        assert!(max_rel_err(&m.means, &flat(&e["means"]), 1e-3) < 1e-8, "{name}");
-        assert!(max_rel_err(&m.covariances, &flat(&e["covariances"]), 1e-3) < 1e-8, "{name}");
-        assert!(max_rel_err(&m.weights, &flat(&e["weights"]), 1e-3) < 1e-8, "{name}");
+        assert!(
+            max_rel_err(&m.means, &flat(&e["means"]), 1e-3) < 1e-8,
+            "{name}"
+        );
+        assert!(
+            max_rel_err(&m.covariances, &flat(&e["covariances"]), 1e-3) < 1e-8,
+            "{name}"
+        );
+        assert!(
+            max_rel_err(&m.weights, &flat(&e["weights"]), 1e-3) < 1e-8,
+            "{name}"
+        );
     }
 }

@@ -18,11 +18,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fit a mixture to a .npy dataset and write the model JSON.
-    #[command(after_help = "Example:\n  gmm fit x.npy --components 3 --out model.json --report report.json\n  \
-        gmm fit x.npy --components 3 --init start.json --tol 0 --max-iter 50 --out model.json")]
+    #[command(
+        after_help = "Example:\n  gmm fit x.npy --components 3 --out model.json --report report.json\n  \
+        gmm fit x.npy --components 3 --init start.json --tol 0 --max-iter 50 --out model.json"
+    )]
     Fit(FitArgs),
     /// Generate a seeded synthetic dataset (a benchmark workload) as .npy.
-    #[command(after_help = "Example:\n  gmm generate --preset seed2d --n 100000 --seed 1 --out x.npy")]
+    #[command(
+        after_help = "Example:\n  gmm generate --preset seed2d --n 100000 --seed 1 --out x.npy"
+    )]
     Generate(GenerateArgs),
 }
 

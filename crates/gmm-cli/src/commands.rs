@@ -6,7 +6,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use gmm_core::{
-    CovarianceType, DataView, Fit, FitObserver, GaussianMixtureParams, Init, IterationProgress, Preset, Scalar,
+    CovarianceType, DataView, Fit, FitObserver, GaussianMixtureParams, Init, IterationProgress,
+    Preset, Scalar,
 };
 use gmm_io::{Dataset, DatasetView};
 
@@ -27,7 +28,10 @@ fn check_not_input(out: &Path, inputs: &[&Path]) -> Result<()> {
     };
     for input in inputs {
         if input.canonicalize().ok().as_deref() == Some(out_c.as_path()) {
-            bail!("refusing to write {} over an input file: choose another output path", out.display());
+            bail!(
+                "refusing to write {} over an input file: choose another output path",
+                out.display()
+            );
         }
     }
     Ok(())
@@ -133,14 +137,19 @@ fn fit(a: FitArgs) -> Result<()> {
         Some(path) => gmm_io::save_model(path, &fit.model)?,
         None => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{}", gmm_io::model_to_json(&fit.model)).context("cannot write to standard output")?;
+            writeln!(out, "{}", gmm_io::model_to_json(&fit.model))
+                .context("cannot write to standard output")?;
         }
     }
     if !a.quiet {
         let r = &fit.report;
         eprintln!(
             "{} after {} iterations: lower bound {:.10}, {:.3} s ({:.4} s per iteration, {} threads)",
-            if r.converged { "converged" } else { "not converged" },
+            if r.converged {
+                "converged"
+            } else {
+                "not converged"
+            },
             r.n_iter,
             r.lower_bound,
             r.fit_seconds,
@@ -151,7 +160,11 @@ fn fit(a: FitArgs) -> Result<()> {
     Ok(())
 }
 
-fn fit_view<T: Scalar>(params: &GaussianMixtureParams, v: DataView<'_, T>, progress: &mut Progress) -> Result<Fit> {
+fn fit_view<T: Scalar>(
+    params: &GaussianMixtureParams,
+    v: DataView<'_, T>,
+    progress: &mut Progress,
+) -> Result<Fit> {
     Ok(params.fit_with_observer(v, progress)?)
 }
 

@@ -156,7 +156,8 @@ mod tests {
             }
         }
         // log det(U) = -1/2 log det(Sigma); det(Sigma) computed by cofactors.
-        let det = cov[0] * (cov[4] * cov[8] - cov[5] * cov[7]) - cov[1] * (cov[3] * cov[8] - cov[5] * cov[6])
+        let det = cov[0] * (cov[4] * cov[8] - cov[5] * cov[7])
+            - cov[1] * (cov[3] * cov[8] - cov[5] * cov[6])
             + cov[2] * (cov[3] * cov[7] - cov[4] * cov[6]);
         assert!((log_det + 0.5 * det.ln()).abs() < 1e-13);
     }
@@ -171,7 +172,10 @@ mod tests {
 
     #[test]
     fn parses_names() {
-        assert_eq!("full".parse::<CovarianceType>().unwrap(), CovarianceType::Full);
+        assert_eq!(
+            "full".parse::<CovarianceType>().unwrap(),
+            CovarianceType::Full
+        );
         assert!("diagonal".parse::<CovarianceType>().is_err());
     }
 }

@@ -101,7 +101,10 @@ impl<'a, T: Scalar> DataView<'a, T> {
     /// Rows `start..end` as a view.
     #[track_caller]
     pub fn rows(&self, start: usize, end: usize) -> DataView<'a, T> {
-        assert!(start <= end && end <= self.n_samples, "row range out of bounds");
+        assert!(
+            start <= end && end <= self.n_samples,
+            "row range out of bounds"
+        );
         DataView {
             values: &self.values[start * self.n_features..end * self.n_features],
             n_samples: end - start,
@@ -119,13 +122,10 @@ impl<'a, T: Scalar> DataView<'a, T> {
             .par_chunks(block)
             .enumerate()
             .find_map_first(|(b, chunk)| {
-                chunk
-                    .iter()
-                    .position(|v| !v.to_f64().is_finite())
-                    .map(|p| {
-                        let flat = b * block + p;
-                        (flat / d, flat % d)
-                    })
+                chunk.iter().position(|v| !v.to_f64().is_finite()).map(|p| {
+                    let flat = b * block + p;
+                    (flat / d, flat % d)
+                })
             })
     }
 

@@ -105,7 +105,11 @@ impl Error {
         &self.kind
     }
 
-    pub(crate) fn invalid(name: &'static str, value: impl fmt::Display, expected: &'static str) -> Self {
+    pub(crate) fn invalid(
+        name: &'static str,
+        value: impl fmt::Display,
+        expected: &'static str,
+    ) -> Self {
         Self::new(ErrorKind::InvalidParameter {
             name,
             value: value.to_string(),
@@ -138,7 +142,10 @@ impl fmt::Display for Error {
                 expected,
             } => write!(f, "invalid {name} = {value}: expected {expected}"),
             EmptyData => write!(f, "the data has no rows: give at least n_components rows"),
-            NoFeatures => write!(f, "the data has no columns (n_features = 0): give at least one feature"),
+            NoFeatures => write!(
+                f,
+                "the data has no columns (n_features = 0): give at least one feature"
+            ),
             ShapeMismatch {
                 len,
                 n_samples,

@@ -256,7 +256,11 @@ impl GaussianMixtureParams {
             return Err(Error::invalid("tol", self.tol, "a finite number >= 0"));
         }
         if !(self.reg_covar >= 0.0 && self.reg_covar.is_finite()) {
-            return Err(Error::invalid("reg_covar", self.reg_covar, "a finite number >= 0"));
+            return Err(Error::invalid(
+                "reg_covar",
+                self.reg_covar,
+                "a finite number >= 0",
+            ));
         }
         if self.n_init == 0 {
             return Err(Error::invalid("n_init", 0, "at least 1"));
@@ -312,7 +316,11 @@ impl GaussianMixtureParams {
     ) -> Result<Fit> {
         self.validate(&data)?;
         let start = Instant::now();
-        let n_init = if matches!(self.init, Init::Given(_)) { 1 } else { self.n_init };
+        let n_init = if matches!(self.init, Init::Given(_)) {
+            1
+        } else {
+            self.n_init
+        };
         let mut best: Option<(GaussianMixture, Run)> = None;
         let mut restarts = Vec::with_capacity(n_init);
         let mut best_restart = 0;
@@ -367,7 +375,11 @@ impl GaussianMixtureParams {
         Ok(Fit { model, report })
     }
 
-    fn initial_model<T: Scalar>(&self, data: DataView<'_, T>, seed: u64) -> Result<GaussianMixture> {
+    fn initial_model<T: Scalar>(
+        &self,
+        data: DataView<'_, T>,
+        seed: u64,
+    ) -> Result<GaussianMixture> {
         let (k, ct, reg) = (self.n_components, self.covariance_type, self.reg_covar);
         match &self.init {
             Init::Given(m) => Ok(m.clone()),
@@ -408,14 +420,19 @@ impl GaussianMixtureParams {
             let t = Instant::now();
             let stats = e_step(&model, data);
             let lower_bound = stats.mean_log_likelihood();
-            model = m_step_from(model.covariance_type(), model.means(), &stats, self.reg_covar)
-                .map_err(|component| {
-                    Error::new(ErrorKind::SingularCovariance {
-                        component,
-                        iteration,
-                        reg_covar: self.reg_covar,
-                    })
-                })?;
+            model = m_step_from(
+                model.covariance_type(),
+                model.means(),
+                &stats,
+                self.reg_covar,
+            )
+            .map_err(|component| {
+                Error::new(ErrorKind::SingularCovariance {
+                    component,
+                    iteration,
+                    reg_covar: self.reg_covar,
+                })
+            })?;
             let change = lower_bound - run.lower_bound;
             let seconds = t.elapsed().as_secs_f64();
             run.lower_bound = lower_bound;

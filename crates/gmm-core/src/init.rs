@@ -69,7 +69,10 @@ pub(crate) fn from_rows<T: Scalar>(
     let mut stats = SufficientStats::zeros(k, d);
     stats.nk.fill(1.0);
     stats.n_samples = k as f64;
-    singular_at_init(m_step_from(covariance_type, &centres, &stats, reg_covar), reg_covar)
+    singular_at_init(
+        m_step_from(covariance_type, &centres, &stats, reg_covar),
+        reg_covar,
+    )
 }
 
 fn singular_at_init(
@@ -95,7 +98,10 @@ fn from_assignment<T: Scalar>(
     fill: impl Fn(usize, usize, &mut [f64]) + Sync,
 ) -> Result<GaussianMixture> {
     let (stats, centres) = from_responsibilities(data, k, fill);
-    singular_at_init(m_step_from(covariance_type, &centres, &stats, reg_covar), reg_covar)
+    singular_at_init(
+        m_step_from(covariance_type, &centres, &stats, reg_covar),
+        reg_covar,
+    )
 }
 
 /// Random responsibilities: each row gets `K` uniform numbers, normalised.
@@ -130,7 +136,11 @@ pub(crate) fn random_rows(n: usize, k: usize, seed: u64) -> Vec<usize> {
 
 /// k-means++ seeding (the greedy variant of scikit-learn: `2 + ln K` candidates
 /// per step, keeping the one that lowers the potential most). Returns row indices.
-pub(crate) fn kmeans_plus_plus<T: Scalar>(data: DataView<'_, T>, k: usize, seed: u64) -> Vec<usize> {
+pub(crate) fn kmeans_plus_plus<T: Scalar>(
+    data: DataView<'_, T>,
+    k: usize,
+    seed: u64,
+) -> Vec<usize> {
     let n = data.n_samples();
     let d = data.n_features();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);

@@ -128,7 +128,13 @@ pub(crate) fn normalise_rows(m: usize, k: usize, s: &mut Scratch) {
 /// Only the lower triangle of each scatter matrix is accumulated (row by row,
 /// in a fixed order); `SufficientStats::mirror` fills the upper triangle
 /// once a pass is complete.
-pub(crate) fn accumulate(stats: &mut SufficientStats, means: &[f64], resp: &[f64], m: usize, s: &mut Scratch) {
+pub(crate) fn accumulate(
+    stats: &mut SufficientStats,
+    means: &[f64],
+    resp: &[f64],
+    m: usize,
+    s: &mut Scratch,
+) {
     let k_total = stats.n_components();
     let d = stats.n_features();
     let c = &mut s.c[..d];

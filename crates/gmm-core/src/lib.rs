@@ -33,6 +33,8 @@
 //! Errors are values of [`Error`]; its message says what to do.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// Index loops read like the formulas they implement (`S[a][b] += w[a] c[b]`).
+#![allow(clippy::needless_range_loop)]
 
 mod covariance;
 mod data;
@@ -49,8 +51,8 @@ pub use covariance::CovarianceType;
 pub use data::{DataView, Scalar};
 pub use error::{Error, ErrorKind, Result};
 pub use fit::{
-    DEFAULT_SEED, Fit, FitObserver, FitReport, GaussianMixtureParams, Init, IterationProgress, NoObserver,
-    RestartReport,
+    DEFAULT_SEED, Fit, FitObserver, FitReport, GaussianMixtureParams, Init, IterationProgress,
+    NoObserver, RestartReport,
 };
 pub use kernel::{BLOCK_ROWS, CHUNK_ROWS};
 pub use model::{FitInfo, GaussianMixture};

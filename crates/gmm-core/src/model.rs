@@ -80,7 +80,11 @@ impl GaussianMixture {
             return Err(Error::dimension("number of weights", k, weights.len()));
         }
         if means.len() != k * d {
-            return Err(Error::dimension("number of mean values (K * D)", k * d, means.len()));
+            return Err(Error::dimension(
+                "number of mean values (K * D)",
+                k * d,
+                means.len(),
+            ));
         }
         let expected_cov = match covariance_type {
             CovarianceType::Full => k * d * d,
@@ -93,7 +97,10 @@ impl GaussianMixture {
             ));
         }
         if weights.iter().any(|w| !w.is_finite()) {
-            return Err(ErrorKind::NonFiniteParameter { what: "the weights".into() }.into());
+            return Err(ErrorKind::NonFiniteParameter {
+                what: "the weights".into(),
+            }
+            .into());
         }
         for c in 0..k {
             if means[c * d..(c + 1) * d].iter().any(|v| !v.is_finite()) {
@@ -102,7 +109,10 @@ impl GaussianMixture {
                 }
                 .into());
             }
-            if covariances[c * d * d..(c + 1) * d * d].iter().any(|v| !v.is_finite()) {
+            if covariances[c * d * d..(c + 1) * d * d]
+                .iter()
+                .any(|v| !v.is_finite())
+            {
                 return Err(ErrorKind::NonFiniteParameter {
                     what: format!("the covariances of component {c}"),
                 }
@@ -185,7 +195,12 @@ impl GaussianMixture {
     /// (the last line is `sum_n r_nk (x_n - mu_k')(x_n - mu_k')^T / n_k + reg_covar I`
     /// exactly).
     /// `iteration` is only used to name the iteration in a singular-covariance error.
-    pub fn m_step(&self, stats: &SufficientStats, reg_covar: f64, iteration: usize) -> Result<Self> {
+    pub fn m_step(
+        &self,
+        stats: &SufficientStats,
+        reg_covar: f64,
+        iteration: usize,
+    ) -> Result<Self> {
         if stats.n_components() != self.n_components || stats.n_features() != self.n_features {
             return Err(Error::dimension(
                 "statistics shape (n_components * n_features) vs. the model",
@@ -194,17 +209,20 @@ impl GaussianMixture {
             ));
         }
         if !(reg_covar >= 0.0 && reg_covar.is_finite()) {
-            return Err(Error::invalid("reg_covar", reg_covar, "a finite number >= 0"));
+            return Err(Error::invalid(
+                "reg_covar",
+                reg_covar,
+                "a finite number >= 0",
+            ));
         }
-        m_step_from(self.covariance_type, &self.means, stats, reg_covar)
-            .map_err(|component| {
-                ErrorKind::SingularCovariance {
-                    component,
-                    iteration,
-                    reg_covar,
-                }
-                .into()
-            })
+        m_step_from(self.covariance_type, &self.means, stats, reg_covar).map_err(|component| {
+            ErrorKind::SingularCovariance {
+                component,
+                iteration,
+                reg_covar,
+            }
+            .into()
+        })
     }
 
     /// Covariance structure.
@@ -370,8 +388,14 @@ impl GaussianMixture {
             if left == 0 {
                 break;
             }
-            let p = if c + 1 == k { 1.0 } else { (self.weights[c] / mass).clamp(0.0, 1.0) };
-            let draw = Binomial::new(left, p).map(|b| b.sample(&mut rng)).unwrap_or(left);
+            let p = if c + 1 == k {
+                1.0
+            } else {
+                (self.weights[c] / mass).clamp(0.0, 1.0)
+            };
+            let draw = Binomial::new(left, p)
+                .map(|b| b.sample(&mut rng))
+                .unwrap_or(left);
             counts[c] = draw as usize;
             left -= draw;
             mass -= self.weights[c];

@@ -215,7 +215,9 @@ pub(crate) fn e_step<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) 
             stats
         },
         |part| {
-            total.merge(&part).expect("block statistics have the model's shape");
+            total
+                .merge(&part)
+                .expect("block statistics have the model's shape");
         },
     );
     total.mirror();

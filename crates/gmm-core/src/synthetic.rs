@@ -46,7 +46,13 @@ pub enum Preset {
 
 impl Preset {
     /// All presets.
-    pub const ALL: [Preset; 5] = [Preset::Small, Preset::Seed2d, Preset::Mid, Preset::Wide, Preset::Tall];
+    pub const ALL: [Preset; 5] = [
+        Preset::Small,
+        Preset::Seed2d,
+        Preset::Mid,
+        Preset::Wide,
+        Preset::Tall,
+    ];
 
     /// `(N, D, K)` of the workload.
     pub fn shape(self) -> (usize, usize, usize) {
@@ -88,7 +94,9 @@ impl Preset {
         let means: Vec<f64> = (0..k * d).map(|_| rng.random_range(-10.0..10.0)).collect();
         let mut covariances = vec![0.0; k * d * d];
         for c in 0..k {
-            let a: Vec<f64> = (0..d * d).map(|_| StandardNormal.sample(&mut rng)).collect();
+            let a: Vec<f64> = (0..d * d)
+                .map(|_| StandardNormal.sample(&mut rng))
+                .collect();
             let cov = &mut covariances[c * d * d..(c + 1) * d * d];
             for i in 0..d {
                 for j in 0..d {
@@ -156,7 +164,13 @@ impl FromStr for Preset {
         Preset::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| Error::invalid("preset", format!("'{s}'"), "one of small, seed2d, mid, wide, tall"))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "preset",
+                    format!("'{s}'"),
+                    "one of small, seed2d, mid, wide, tall",
+                )
+            })
     }
 }
 
@@ -165,7 +179,11 @@ impl FromStr for Preset {
 pub fn fixed_init(data: DataView<'_, f64>, k: usize) -> Result<GaussianMixture> {
     let (n, d) = (data.n_samples(), data.n_features());
     if k == 0 || k > n {
-        return Err(Error::invalid("n_components", k, "between 1 and the number of rows"));
+        return Err(Error::invalid(
+            "n_components",
+            k,
+            "between 1 and the number of rows",
+        ));
     }
     let step = n / k;
     let means: Vec<f64> = (0..k).flat_map(|i| data.row(i * step).to_vec()).collect();
@@ -175,5 +193,12 @@ pub fn fixed_init(data: DataView<'_, f64>, k: usize) -> Result<GaussianMixture> 
             cov[c * d * d + i * d + i] = 1.0;
         }
     }
-    GaussianMixture::from_parameters(CovarianceType::Full, k, d, vec![1.0 / k as f64; k], means, cov)
+    GaussianMixture::from_parameters(
+        CovarianceType::Full,
+        k,
+        d,
+        vec![1.0 / k as f64; k],
+        means,
+        cov,
+    )
 }

@@ -25,9 +25,7 @@ pub fn write_atomically(
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
-    let tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(e, path))?;
+    let tmp = builder.tempfile_in(dir).map_err(|e| Error::io(e, path))?;
     {
         let mut w = BufWriter::new(tmp.as_file());
         write(&mut w).map_err(|e| Error::io(e, path))?;

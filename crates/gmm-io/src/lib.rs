@@ -21,4 +21,7 @@ mod npy;
 pub use atomic::write_atomically;
 pub use error::{Error, ErrorKind, Result};
 pub use model_file::{MODEL_FORMAT, MODEL_VERSION, load_model, model_to_json, save_model};
-pub use npy::{Dataset, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, parse_header, write_npy, write_view};
+pub use npy::{
+    Dataset, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, parse_header, write_npy,
+    write_view,
+};

@@ -115,7 +115,9 @@ fn model_from_json(text: &str) -> std::result::Result<GaussianMixture, Fault> {
     let m: ModelIn = serde_json::from_str(text).map_err(|e| schema(format!("{e}")))?;
     if let Some(f) = &m.format {
         if f != MODEL_FORMAT {
-            return Err(schema(format!("format is '{f}', expected '{MODEL_FORMAT}'")));
+            return Err(schema(format!(
+                "format is '{f}', expected '{MODEL_FORMAT}'"
+            )));
         }
     }
     if let Some(v) = m.version {
@@ -131,39 +133,64 @@ fn model_from_json(text: &str) -> std::result::Result<GaussianMixture, Fault> {
     };
     let k = m.weights.len();
     if k == 0 {
-        return Err(schema("'weights' is empty: a model needs at least one component"));
+        return Err(schema(
+            "'weights' is empty: a model needs at least one component",
+        ));
     }
     if let Some(nc) = m.n_components {
         if nc != k {
-            return Err(schema(format!("n_components is {nc} but there are {k} weights")));
+            return Err(schema(format!(
+                "n_components is {nc} but there are {k} weights"
+            )));
         }
     }
     if m.means.len() != k {
-        return Err(schema(format!("there are {k} weights but {} means", m.means.len())));
+        return Err(schema(format!(
+            "there are {k} weights but {} means",
+            m.means.len()
+        )));
     }
     let d = m.means[0].len();
     if d == 0 {
-        return Err(schema("the means are empty: a model needs at least one feature"));
+        return Err(schema(
+            "the means are empty: a model needs at least one feature",
+        ));
     }
     if let Some(nf) = m.n_features {
         if nf != d {
-            return Err(schema(format!("n_features is {nf} but the means have {d} values")));
+            return Err(schema(format!(
+                "n_features is {nf} but the means have {d} values"
+            )));
         }
     }
     if let Some((c, row)) = m.means.iter().enumerate().find(|(_, r)| r.len() != d) {
-        return Err(schema(format!("mean {c} has {} values, expected {d}", row.len())));
+        return Err(schema(format!(
+            "mean {c} has {} values, expected {d}",
+            row.len()
+        )));
     }
     let covariances = match covariance_type {
         CovarianceType::Full => full_covariances(&m.covariances, k, d)?,
         #[allow(unreachable_patterns)]
         other => return Err(schema(format!("covariance type '{other}' cannot be read"))),
     };
-    GaussianMixture::from_parameters(covariance_type, k, d, m.weights, m.means.concat(), covariances)
-        .map_err(Fault::Core)
+    GaussianMixture::from_parameters(
+        covariance_type,
+        k,
+        d,
+        m.weights,
+        m.means.concat(),
+        covariances,
+    )
+    .map_err(Fault::Core)
 }
 
 fn full_covariances(v: &Value, k: usize, d: usize) -> std::result::Result<Vec<f64>, Fault> {
-    let shape_err = || schema(format!("'covariances' must be {k} matrices of {d} x {d} numbers for covariance_type 'full'"));
+    let shape_err = || {
+        schema(format!(
+            "'covariances' must be {k} matrices of {d} x {d} numbers for covariance_type 'full'"
+        ))
+    };
     let mats = v.as_array().ok_or_else(shape_err)?;
     if mats.len() != k {
         return Err(shape_err());
@@ -228,14 +255,38 @@ mod tests {
         let cases = [
             ("not json", "expected"),
             (&good.replace("gmm-model", "other"), "format"),
-            (&good.replace("\"version\": 1", "\"version\": 2"), "version 2"),
-            (&good.replace("\"n_components\": 2", "\"n_components\": 3"), "n_components"),
+            (
+                &good.replace("\"version\": 1", "\"version\": 2"),
+                "version 2",
+            ),
+            (
+                &good.replace("\"n_components\": 2", "\"n_components\": 3"),
+                "n_components",
+            ),
             (&good.replace("0.3", "0.4"), "sum"),
-            (&good.replace("\"covariance_type\": \"full\"", "\"covariance_type\": \"round\""), "covariance_type"),
-            (r#"{"weights": [1.0], "means": [[0.0]], "covariances": [[[-1.0]]]}"#, "positive definite"),
-            (r#"{"weights": [1.0], "means": [[0.0, 1.0]], "covariances": [[[1.0]]]}"#, "matrices"),
-            (r#"{"weights": [], "means": [], "covariances": []}"#, "empty"),
-            (r#"{"weights": [1.0], "means": [[0.0]], "covariances": [[[1.0]]], "extra": 1}"#, "unknown field"),
+            (
+                &good.replace(
+                    "\"covariance_type\": \"full\"",
+                    "\"covariance_type\": \"round\"",
+                ),
+                "covariance_type",
+            ),
+            (
+                r#"{"weights": [1.0], "means": [[0.0]], "covariances": [[[-1.0]]]}"#,
+                "positive definite",
+            ),
+            (
+                r#"{"weights": [1.0], "means": [[0.0, 1.0]], "covariances": [[[1.0]]]}"#,
+                "matrices",
+            ),
+            (
+                r#"{"weights": [], "means": [], "covariances": []}"#,
+                "empty",
+            ),
+            (
+                r#"{"weights": [1.0], "means": [[0.0]], "covariances": [[[1.0]]], "extra": 1}"#,
+                "unknown field",
+            ),
         ];
         for (text, needle) in cases {
             let msg = match model_from_json(text) {

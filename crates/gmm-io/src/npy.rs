@@ -66,7 +66,9 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<NpyHeader, String> {
         return Err("the file is empty".into());
     }
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
-        return Err("it does not start with the .npy magic \\x93NUMPY (save arrays with numpy.save)".into());
+        return Err(
+            "it does not start with the .npy magic \\x93NUMPY (save arrays with numpy.save)".into(),
+        );
     }
     let (major, minor) = (bytes[6], bytes[7]);
     let (len, start) = match major {
@@ -75,18 +77,31 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<NpyHeader, String> {
             if bytes.len() < 12 {
                 return Err("the header is truncated".into());
             }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
         }
-        _ => return Err(format!("format version {major}.{minor} is unknown (1.0, 2.0 and 3.0 are read)")),
+        _ => {
+            return Err(format!(
+                "format version {major}.{minor} is unknown (1.0, 2.0 and 3.0 are read)"
+            ));
+        }
     };
     if len > MAX_HEADER_LEN {
-        return Err(format!("the header claims {len} bytes, more than the {MAX_HEADER_LEN} accepted"));
+        return Err(format!(
+            "the header claims {len} bytes, more than the {MAX_HEADER_LEN} accepted"
+        ));
     }
     let end = start + len;
     if bytes.len() < end {
-        return Err(format!("the header is truncated ({} of {end} bytes)", bytes.len()));
+        return Err(format!(
+            "the header is truncated ({} of {end} bytes)",
+            bytes.len()
+        ));
     }
-    let text = std::str::from_utf8(&bytes[start..end]).map_err(|_| "the header is not text".to_string())?;
+    let text = std::str::from_utf8(&bytes[start..end])
+        .map_err(|_| "the header is not text".to_string())?;
     if major < 3 && !text.is_ascii() {
         return Err("the header is not ASCII".into());
     }
@@ -100,7 +115,10 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<NpyHeader, String> {
             ("fortran_order", literal::Value::Bool(b)) => fortran = Some(b),
             ("shape", literal::Value::Tuple(t)) => shape = Some(t),
             ("descr", literal::Value::List) => {
-                return Err("a structured dtype (record array) was found: save a plain numeric 2-D array".into());
+                return Err(
+                    "a structured dtype (record array) was found: save a plain numeric 2-D array"
+                        .into(),
+                );
             }
             (k @ ("descr" | "fortran_order" | "shape"), _) => {
                 return Err(format!("the header's '{k}' has the wrong type"));
@@ -185,7 +203,10 @@ impl Dataset {
                 ));
             }
         };
-        if header.fortran_order && header.shape.len() > 1 && header.shape.iter().filter(|&&s| s > 1).count() > 1 {
+        if header.fortran_order
+            && header.shape.len() > 1
+            && header.shape.iter().filter(|&&s| s > 1).count() > 1
+        {
             return Err(Error::unsupported(
                 "Fortran-ordered (column-major) data is not read yet: save numpy.ascontiguousarray(x)",
                 path,
@@ -196,7 +217,10 @@ impl Dataset {
             [n, d] => (*n, *d),
             s => {
                 return Err(Error::unsupported(
-                    format!("a {}-dimensional array was found: give a 2-D array (rows x features) or a 1-D one", s.len()),
+                    format!(
+                        "a {}-dimensional array was found: give a 2-D array (rows x features) or a 1-D one",
+                        s.len()
+                    ),
                     path,
                 ));
             }
@@ -205,7 +229,12 @@ impl Dataset {
             .checked_mul(n_features)
             .and_then(|c| c.checked_mul(dtype.size()))
             .and_then(|b| b.checked_add(header.data_offset))
-            .ok_or_else(|| Error::npy(format!("the shape {:?} is too large to exist", header.shape), path))?;
+            .ok_or_else(|| {
+                Error::npy(
+                    format!("the shape {:?} is too large to exist", header.shape),
+                    path,
+                )
+            })?;
         let actual = map.len();
         if actual < expected {
             return Err(Error::npy(
@@ -236,11 +265,18 @@ impl Dataset {
             n_features,
         };
         if n_features == 0 {
-            return Err(Error::new(crate::ErrorKind::Core(gmm_core::ErrorKind::NoFeatures.into()), path));
+            return Err(Error::new(
+                crate::ErrorKind::Core(gmm_core::ErrorKind::NoFeatures.into()),
+                path,
+            ));
         }
         // Check that the data can be viewed in place (aligned, little-endian host).
-        ds.try_view()
-            .ok_or_else(|| Error::unsupported("the data is not aligned for in-place reading: re-save it with numpy.save", path))?;
+        ds.try_view().ok_or_else(|| {
+            Error::unsupported(
+                "the data is not aligned for in-place reading: re-save it with numpy.save",
+                path,
+            )
+        })?;
         Ok(ds)
     }
 
@@ -269,7 +305,8 @@ impl Dataset {
 
     /// The data, typed, borrowed from the mapping.
     pub fn view(&self) -> DatasetView<'_> {
-        self.try_view().expect("checked when the dataset was opened")
+        self.try_view()
+            .expect("checked when the dataset was opened")
     }
 
     /// Element type.
@@ -326,9 +363,16 @@ impl NpyElement for i64 {
 pub fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
     let shape_str = match shape {
         [n] => format!("({n},)"),
-        s => format!("({})", s.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")),
+        s => format!(
+            "({})",
+            s.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_str}, }}");
+    let mut dict =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_str}, }}");
     let total = 10 + dict.len() + 1;
     let pad = (64 - total % 64) % 64;
     dict.extend(std::iter::repeat_n(' ', pad));
@@ -345,7 +389,11 @@ pub fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
 /// a temporary file in the same directory which is then renamed over `path`,
 /// so `path` is either untouched or complete.
 pub fn write_npy<T: NpyElement>(path: &Path, values: &[T], shape: &[usize]) -> Result<()> {
-    assert_eq!(shape.iter().product::<usize>(), values.len(), "shape disagrees with the values");
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        values.len(),
+        "shape disagrees with the values"
+    );
     write_atomically(path, |w| {
         w.write_all(&header_bytes(T::DESCR, shape))?;
         let mut buf = Vec::with_capacity(64 * 1024);
@@ -362,7 +410,11 @@ pub fn write_npy<T: NpyElement>(path: &Path, values: &[T], shape: &[usize]) -> R
 
 /// Writes a `DataView` as a 2-D `.npy` of its element type.
 pub fn write_view<T: Scalar + NpyElement>(path: &Path, data: DataView<'_, T>) -> Result<()> {
-    write_npy(path, data.as_slice(), &[data.n_samples(), data.n_features()])
+    write_npy(
+        path,
+        data.as_slice(),
+        &[data.n_samples(), data.n_features()],
+    )
 }
 
 /// A minimal parser for the Python literal in `.npy` headers.
@@ -395,13 +447,19 @@ mod literal {
                 self.i += 1;
                 Ok(())
             } else {
-                Err(format!("malformed header: expected '{}' at byte {}", c as char, self.i))
+                Err(format!(
+                    "malformed header: expected '{}' at byte {}",
+                    c as char, self.i
+                ))
             }
         }
         fn string(&mut self) -> Result<String, String> {
             let q = self.peek().ok_or("malformed header: unexpected end")?;
             if q != b'\'' && q != b'"' {
-                return Err(format!("malformed header: expected a string at byte {}", self.i));
+                return Err(format!(
+                    "malformed header: expected a string at byte {}",
+                    self.i
+                ));
             }
             self.i += 1;
             let start = self.i;
@@ -418,7 +476,9 @@ mod literal {
         fn word(&mut self) -> &[u8] {
             self.ws();
             let start = self.i;
-            while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_') {
+            while self.i < self.s.len()
+                && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
+            {
                 self.i += 1;
             }
             &self.s[start..self.i]
@@ -440,9 +500,11 @@ mod literal {
                         let w = self.word();
                         let w = std::str::from_utf8(w).unwrap_or("");
                         let w = w.strip_suffix('L').unwrap_or(w);
-                        let v: usize = w
-                            .parse()
-                            .map_err(|_| format!("malformed header: shape entry '{w}' is not a non-negative integer"))?;
+                        let v: usize = w.parse().map_err(|_| {
+                            format!(
+                                "malformed header: shape entry '{w}' is not a non-negative integer"
+                            )
+                        })?;
                         dims.push(v);
                         match self.peek() {
                             Some(b',') => self.i += 1,
@@ -478,14 +540,20 @@ mod literal {
                 _ => match self.word() {
                     b"True" => Ok(Value::Bool(true)),
                     b"False" => Ok(Value::Bool(false)),
-                    _ => Err(format!("malformed header: unexpected value at byte {}", self.i)),
+                    _ => Err(format!(
+                        "malformed header: unexpected value at byte {}",
+                        self.i
+                    )),
                 },
             }
         }
     }
 
     pub fn parse_dict(text: &str) -> Result<Vec<(String, Value)>, String> {
-        let mut p = P { s: text.as_bytes(), i: 0 };
+        let mut p = P {
+            s: text.as_bytes(),
+            i: 0,
+        };
         p.eat(b'{')?;
         let mut out = Vec::new();
         loop {
@@ -536,7 +604,10 @@ mod tests {
         // Deterministic pseudo-random byte strings, and every prefix of a good header.
         let good = header_bytes("<f8", &[3, 2]);
         for cut in 0..good.len() {
-            assert!(parse_header(&good[..cut]).is_err(), "prefix of {cut} bytes accepted");
+            assert!(
+                parse_header(&good[..cut]).is_err(),
+                "prefix of {cut} bytes accepted"
+            );
         }
         let mut state = 0x1234_5678_9abc_def0u64;
         for _ in 0..20_000 {
