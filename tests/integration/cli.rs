@@ -327,13 +327,23 @@ fn bad_input_exits_non_zero_with_one_line_and_no_output() {
         "component 0 became singular",
     );
     assert!(!out.exists(), "an output was written despite errors");
-    // Usage errors exit 2.
-    let u = gmm(&["fit", s(&data)]);
-    assert_eq!(u.status.code(), Some(2));
-    let u = gmm(&["fit", s(&data), "-k", "3", "--max-iter", "-1"]);
-    assert_eq!(u.status.code(), Some(2));
-    let u = gmm(&["fit", s(&data), "-k", "3", "--threads", "0"]);
-    assert_eq!(u.status.code(), Some(2));
+    // Usage errors exit 2, also with one line.
+    assert_fails(&gmm(&["fit", s(&data)]), 2, "--components");
+    assert_fails(
+        &gmm(&["fit", s(&data), "-k", "3", "--max-iter", "-1"]),
+        2,
+        "--max-iter",
+    );
+    assert_fails(
+        &gmm(&["fit", s(&data), "-k", "3", "--threads", "0"]),
+        2,
+        "--threads",
+    );
+    assert_fails(&gmm(&["fit", s(&data), "-k", "3", "--bogus"]), 2, "--bogus");
+    assert_fails(&gmm(&["frobnicate"]), 2, "frobnicate");
+    let help = gmm(&["fit", "--help"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Example:"));
 }
 
 #[test]

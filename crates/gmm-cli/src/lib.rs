@@ -21,11 +21,14 @@ pub use args::Cli;
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // --help and --version are not errors.
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", usage_line(&e.render().to_string()));
+            return ExitCode::from(2);
         }
     };
     match commands::run(cli) {
@@ -35,6 +38,28 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// clap's usage error as one line: its first line, then where to look.
+fn usage_line(rendered: &str) -> String {
+    let first: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let first = if first.is_empty() {
+        "error: invalid usage".to_string()
+    } else {
+        first.join(" ")
+    };
+    let tip = rendered
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("tip:"))
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default();
+    format!("{first}{tip}; see 'gmm --help'")
 }
 
 /// The error and its causes on one line, each message once.
