@@ -4,18 +4,22 @@
 //!
 //! ```text
 //! C      = X - 1 mu_k^T                       (m x D, centred on the current mean)
-//! Y      = C U_k                              (m x D, whitened)
+//! Y      = C U_k                              (m x D, whitened; U_k upper triangular)
 //! lp_ik  = log w_k + log|U_k| - 1/2 (D log 2 pi + ||Y_i||^2)
 //! ll_i   = logsumexp_k lp_ik                  (log-likelihood of row i)
 //! r_ik   = exp(lp_ik - ll_i)                  (responsibilities)
 //! N_k   += sum_i r_ik
 //! s_k   += sum_i r_ik C_i
-//! S_k   += C^T diag(r_k) C                 (lower triangle)
+//! S_k   += C^T diag(r_k) C                    (lower triangle)
 //! ```
 //!
-//! Drivers (see [`crate::stats`]) call these on fixed-size chunks inside
-//! fixed-size blocks, so the floating-point summation order never depends on
-//! the number of threads.
+//! The chunk is held transposed (`D x m`, one contiguous row of `m` values per
+//! feature), so every inner loop runs over the `m` rows of the chunk: several
+//! points per SIMD lane. Reductions over rows use eight independent partial
+//! sums combined in a fixed order. Nothing depends on memory alignment or on
+//! the thread that runs a chunk, and drivers (see [`crate::stats`]) merge chunks
+//! and blocks in a fixed order, so results are bit-identical for any number of
+//! threads.
 
 use crate::data::{DataView, Scalar};
 use crate::model::GaussianMixture;
@@ -32,134 +36,239 @@ pub const BLOCK_ROWS: usize = 8192;
 /// `log(2 pi)`.
 pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
 
+const CH: usize = CHUNK_ROWS;
+
 /// Scratch buffers of one worker, sized for one chunk.
 pub(crate) struct Scratch {
-    /// The chunk widened to f64, `m x D`.
-    pub x: Vec<f64>,
-    /// One centred row, `D`.
-    pub c: Vec<f64>,
-    /// One whitened row, `D`.
-    pub y: Vec<f64>,
-    /// Weighted log-probabilities, then responsibilities, `m x K`.
+    /// The chunk, transposed and widened to f64: `D x CH`.
+    xt: Vec<f64>,
+    /// The chunk centred on one mean: `D x CH`.
+    ct: Vec<f64>,
+    /// One row of `CH` temporaries.
+    tmp: Vec<f64>,
+    /// Squared norms, then row maxima: `CH`.
+    acc: Vec<f64>,
+    /// Weighted log-probabilities, then responsibilities: `K x CH`
+    /// (component-major: `lp[k * CHUNK_ROWS + i]`).
     pub lp: Vec<f64>,
-    /// Per-row log-likelihood, `m`.
+    /// Per-row log-likelihood: `CH`.
     pub ll: Vec<f64>,
 }
 
 impl Scratch {
     pub fn new(k: usize, d: usize) -> Self {
         Self {
-            x: vec![0.0; CHUNK_ROWS * d],
-            c: vec![0.0; d],
-            y: vec![0.0; d],
-            lp: vec![0.0; CHUNK_ROWS * k],
-            ll: vec![0.0; CHUNK_ROWS],
+            xt: vec![0.0; d * CH],
+            ct: vec![0.0; d * CH],
+            tmp: vec![0.0; CH],
+            acc: vec![0.0; CH],
+            lp: vec![0.0; k * CH],
+            ll: vec![0.0; CH],
         }
     }
 
-    /// Copies `rows` (at most [`CHUNK_ROWS`]) into `self.x` as f64; returns `m`.
+    /// Copies `rows` (at most [`CHUNK_ROWS`]) into the transposed chunk as f64; returns `m`.
     #[inline]
     pub fn load<T: Scalar>(&mut self, rows: DataView<'_, T>) -> usize {
         let m = rows.n_samples();
-        debug_assert!(m <= CHUNK_ROWS);
-        for (dst, src) in self.x.iter_mut().zip(rows.as_slice()) {
-            *dst = src.to_f64();
+        let d = rows.n_features();
+        debug_assert!(m <= CH);
+        for (i, row) in rows.as_slice().chunks_exact(d).enumerate() {
+            for (a, v) in row.iter().enumerate() {
+                self.xt[a * CH + i] = v.to_f64();
+            }
         }
         m
     }
+
+    /// `ct[a] = xt[a] - mu[a]` for the first `m` rows.
+    #[inline]
+    fn centre(&mut self, mu: &[f64], m: usize) {
+        for (a, &mua) in mu.iter().enumerate() {
+            let src = &self.xt[a * CH..a * CH + m];
+            let dst = &mut self.ct[a * CH..a * CH + m];
+            for (o, x) in dst.iter_mut().zip(src) {
+                *o = x - mua;
+            }
+        }
+    }
 }
 
-/// Fills `s.lp[i*K + k] = log w_k + log N(x_i | mu_k, Sigma_k)` for the `m`
-/// rows loaded in `s.x`.
+/// `sum_i a_i b_i` with eight partial sums combined in a fixed order.
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut p = [0.0f64; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for l in 0..8 {
+            p[l] += x[l] * y[l];
+        }
+    }
+    let mut s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+    for (x, y) in ar.iter().zip(br) {
+        s += x * y;
+    }
+    s
+}
+
+/// `sum_i a_i` with eight partial sums combined in a fixed order.
+#[inline]
+fn sum(a: &[f64]) -> f64 {
+    let mut p = [0.0f64; 8];
+    let c = a.chunks_exact(8);
+    let r = c.remainder();
+    for x in c {
+        for l in 0..8 {
+            p[l] += x[l];
+        }
+    }
+    let mut s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+    for x in r {
+        s += x;
+    }
+    s
+}
+
+/// Fills `s.lp[k * CHUNK_ROWS + i] = log w_k + log N(x_i | mu_k, Sigma_k)` for
+/// the `m` rows loaded in `s`.
 ///
-/// The whitening `y = (x - mu_k) U_k` uses only the upper triangle of `U_k`
-/// (`D (D + 1) / 2` multiply-adds per row) in a fixed loop order, so the
-/// result does not depend on memory alignment or on the thread that runs it.
+/// The whitening `y = (x - mu_k) U_k` uses only the upper triangle of `U_k`:
+/// `D (D + 1) / 2` multiply-adds per row, each column of `Y` accumulated over
+/// the `m` rows at once.
 pub(crate) fn weighted_log_prob(model: &GaussianMixture, m: usize, s: &mut Scratch) {
     let k_total = model.n_components();
     let d = model.n_features();
     let const_term = d as f64 * LN_2PI;
     for k in 0..k_total {
-        let mu = model.mean(k);
+        s.centre(model.mean(k), m);
         let u = model.precision_cholesky(k);
-        let offset = model.log_weights[k] + model.log_det_precision_cholesky[k];
-        let y = &mut s.y[..d];
-        for (i, xr) in s.x[..m * d].chunks_exact(d).enumerate() {
-            y.fill(0.0);
-            for a in 0..d {
-                let ca = xr[a] - mu[a];
-                let urow = &u[a * d + a..(a + 1) * d];
-                for (yb, ub) in y[a..].iter_mut().zip(urow) {
-                    *yb += ca * ub;
+        let sq = &mut s.acc[..m];
+        sq.fill(0.0);
+        let y = &mut s.tmp[..m];
+        for b in 0..d {
+            // y = sum_{a <= b} C[:, a] U[a, b]
+            let u0 = u[b];
+            for (o, c) in y.iter_mut().zip(&s.ct[..m]) {
+                *o = c * u0;
+            }
+            for a in 1..=b {
+                let uab = u[a * d + b];
+                for (o, c) in y.iter_mut().zip(&s.ct[a * CH..a * CH + m]) {
+                    *o += c * uab;
                 }
             }
-            let sq: f64 = y.iter().map(|v| v * v).sum();
-            s.lp[i * k_total + k] = offset - 0.5 * (const_term + sq);
+            for (q, v) in sq.iter_mut().zip(y.iter()) {
+                *q += v * v;
+            }
+        }
+        let offset = model.log_weights[k] + model.log_det_precision_cholesky[k];
+        for (o, q) in s.lp[k * CH..k * CH + m].iter_mut().zip(sq.iter()) {
+            *o = offset - 0.5 * (const_term + q);
         }
     }
 }
 
-/// Turns `s.lp` (first `m` rows, `K` columns) into responsibilities in place and
-/// writes each row's log-likelihood `logsumexp_k lp_ik` into `s.ll`.
+/// Turns `s.lp` (first `m` rows, `K` components) into responsibilities in place
+/// and writes each row's log-likelihood `logsumexp_k lp_ik` into `s.ll`:
+///
+/// ```text
+/// M_i = max_k lp_ik,  e_ik = exp(lp_ik - M_i),  ll_i = M_i + ln sum_k e_ik,  r_ik = e_ik / sum_k e_ik
+/// ```
 ///
 /// A row whose log-probabilities are all `-inf` (only possible when every
 /// component has weight zero there) gets log-likelihood `-inf` and zero
 /// responsibilities instead of NaN.
 pub(crate) fn normalise_rows(m: usize, k: usize, s: &mut Scratch) {
-    for (row, ll) in s.lp[..m * k].chunks_exact_mut(k).zip(s.ll.iter_mut()) {
-        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if max == f64::NEG_INFINITY {
-            *ll = f64::NEG_INFINITY;
-            row.fill(0.0);
-            continue;
+    let mx = &mut s.acc[..m];
+    mx.fill(f64::NEG_INFINITY);
+    for c in 0..k {
+        for (o, v) in mx.iter_mut().zip(&s.lp[c * CH..c * CH + m]) {
+            *o = o.max(*v);
         }
-        let sum: f64 = row.iter().map(|v| (v - max).exp()).sum();
-        let lse = max + sum.ln();
-        *ll = lse;
-        for v in row.iter_mut() {
-            *v = (*v - lse).exp();
+    }
+    let total = &mut s.tmp[..m];
+    total.fill(0.0);
+    for c in 0..k {
+        for ((v, t), x) in s.lp[c * CH..c * CH + m].iter_mut().zip(total.iter_mut()).zip(mx.iter()) {
+            *v = crate::expf::exp(*v - x);
+            *t += *v;
+        }
+    }
+    for ((ll, t), x) in s.ll[..m].iter_mut().zip(total.iter_mut()).zip(mx.iter()) {
+        if *x == f64::NEG_INFINITY {
+            *ll = f64::NEG_INFINITY;
+            *t = f64::INFINITY; // responsibilities become 0
+        } else {
+            *ll = x + t.ln();
+            *t = 1.0 / *t;
+        }
+    }
+    for c in 0..k {
+        for (v, inv) in s.lp[c * CH..c * CH + m].iter_mut().zip(total.iter()) {
+            *v = if inv.is_finite() { *v * inv } else { 0.0 };
+        }
+    }
+}
+
+/// Copies row `i`'s responsibilities (after [`normalise_rows`]) into `out` (`K`).
+#[inline]
+pub(crate) fn responsibilities_of_row(s: &Scratch, i: usize, out: &mut [f64]) {
+    for (c, o) in out.iter_mut().enumerate() {
+        *o = s.lp[c * CH + i];
+    }
+}
+
+/// Transposes row-major `m x K` responsibilities into the component-major
+/// layout that [`accumulate`] reads.
+pub(crate) fn responsibilities_from_rows(rows: &[f64], m: usize, k: usize, out: &mut [f64]) {
+    for i in 0..m {
+        for c in 0..k {
+            out[c * CH + i] = rows[i * k + c];
         }
     }
 }
 
 /// Adds the chunk's statistics, centred on `means` (`K x D`), to `stats`,
-/// with responsibilities `resp` (`m x K`, row-major) for the rows in `s.x`.
+/// with responsibilities `resp` (component-major, `resp[k * CHUNK_ROWS + i]`)
+/// for the `m` rows loaded in `s`.
 ///
-/// Only the lower triangle of each scatter matrix is accumulated (row by row,
-/// in a fixed order); `SufficientStats::mirror` fills the upper triangle
-/// once a pass is complete.
-pub(crate) fn accumulate(
-    stats: &mut SufficientStats,
-    means: &[f64],
-    resp: &[f64],
-    m: usize,
-    s: &mut Scratch,
-) {
+/// Only the lower triangle of each scatter matrix is accumulated;
+/// `SufficientStats::mirror` fills the upper triangle once a pass is complete.
+pub(crate) fn accumulate(stats: &mut SufficientStats, means: &[f64], resp: &[f64], m: usize, s: &mut Scratch) {
     let k_total = stats.n_components();
     let d = stats.n_features();
-    let c = &mut s.c[..d];
     for k in 0..k_total {
-        let mu = &means[k * d..(k + 1) * d];
-        let mut nk = 0.0;
+        let r = &resp[k * CH..k * CH + m];
+        stats.nk[k] += sum(r);
+        s.centre(&means[k * d..(k + 1) * d], m);
         let sk = &mut stats.s[k * d..(k + 1) * d];
         let sc = &mut stats.scatter[k * d * d..(k + 1) * d * d];
-        for (i, xr) in s.x[..m * d].chunks_exact(d).enumerate() {
-            let r = resp[i * k_total + k];
-            if r == 0.0 {
-                continue;
+        let w = &mut s.tmp[..m];
+        for a in 0..d {
+            let ca = &s.ct[a * CH..a * CH + m];
+            for ((o, ri), c) in w.iter_mut().zip(r).zip(ca) {
+                *o = ri * c;
             }
-            nk += r;
-            for j in 0..d {
-                c[j] = xr[j] - mu[j];
-                sk[j] += r * c[j];
-            }
-            for a in 0..d {
-                let wa = r * c[a];
-                for (dst, cb) in sc[a * d..a * d + a + 1].iter_mut().zip(&c[..=a]) {
-                    *dst += wa * cb;
-                }
+            sk[a] += sum(w);
+            for b in 0..=a {
+                sc[a * d + b] += dot(w, &s.ct[b * CH..b * CH + m]);
             }
         }
-        stats.nk[k] += nk;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_order_sums_are_exact_on_integers() {
+        let a: Vec<f64> = (0..37).map(|i| i as f64).collect();
+        assert_eq!(sum(&a), (0..37).sum::<i32>() as f64);
+        assert_eq!(dot(&a, &a), (0..37).map(|i| i * i).sum::<i32>() as f64);
+        assert_eq!(sum(&[]), 0.0);
     }
 }

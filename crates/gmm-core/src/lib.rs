@@ -39,6 +39,7 @@
 mod covariance;
 mod data;
 mod error;
+mod expf;
 mod fit;
 mod init;
 mod kernel;

@@ -319,6 +319,7 @@ impl GaussianMixture {
             data.n_samples(),
             |_, start, end| {
                 let mut s = Scratch::new(k, self.n_features);
+                let mut row = vec![0.0; k];
                 let mut block = Vec::with_capacity(end - start);
                 let mut lo = start;
                 while lo < end {
@@ -327,7 +328,8 @@ impl GaussianMixture {
                     kernel::weighted_log_prob(self, m, &mut s);
                     kernel::normalise_rows(m, k, &mut s);
                     for i in 0..m {
-                        block.push(per_row(&s.lp[i * k..(i + 1) * k], s.ll[i]));
+                        kernel::responsibilities_of_row(&s, i, &mut row);
+                        block.push(per_row(&row, s.ll[i]));
                     }
                     lo = hi;
                 }

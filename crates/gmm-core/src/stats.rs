@@ -242,12 +242,14 @@ pub(crate) fn from_responsibilities<T: Scalar>(
             |_, start, end| {
                 let mut stats = SufficientStats::zeros(k, d);
                 let mut s = Scratch::new(k, d);
+                let mut rows = vec![0.0; CHUNK_ROWS * k];
                 let mut resp = vec![0.0; CHUNK_ROWS * k];
                 let mut lo = start;
                 while lo < end {
                     let hi = (lo + CHUNK_ROWS).min(end);
                     let m = s.load(data.rows(lo, hi));
-                    fill(lo, m, &mut resp[..m * k]);
+                    fill(lo, m, &mut rows[..m * k]);
+                    kernel::responsibilities_from_rows(&rows, m, k, &mut resp);
                     kernel::accumulate(&mut stats, means, &resp, m, &mut s);
                     stats.n_samples += m as f64;
                     lo = hi;
