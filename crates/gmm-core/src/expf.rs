@@ -12,8 +12,10 @@
 //! gives `+inf`; NaN gives NaN.
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+/// High part of `ln 2` (trailing zero bits, so `n * LN2_HI` is exact): 6.93147180369123816490e-01.
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+/// `ln 2 - LN2_HI`: 1.90821492927058770002e-10.
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// `1.5 * 2^52`: adding and subtracting it rounds to the nearest integer.
 const ROUND: f64 = 6_755_399_441_055_744.0;
 /// Smallest `x` whose `exp` is a normal number.
@@ -71,7 +73,8 @@ mod tests {
             worst = worst.max(ulps(exp(x), x.exp()));
         }
         for i in 0..200_000 {
-            let x = MIN_NORMAL_ARG + 1e-9 + i as f64 * ((MAX_ARG - MIN_NORMAL_ARG - 2e-9) / 200_000.0);
+            let x =
+                MIN_NORMAL_ARG + 1e-9 + i as f64 * ((MAX_ARG - MIN_NORMAL_ARG - 2e-9) / 200_000.0);
             worst = worst.max(ulps(exp(x), x.exp()));
         }
         assert!(worst <= 4, "worst error {worst} ulps");

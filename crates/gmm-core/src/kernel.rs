@@ -20,6 +20,12 @@
 //! the thread that runs a chunk, and drivers (see [`crate::stats`]) merge chunks
 //! and blocks in a fixed order, so results are bit-identical for any number of
 //! threads.
+//!
+//! The drivers run these kernels inside [`with_simd`], which compiles them for
+//! the best instruction set the CPU has (AVX2/FMA when present, detected at run
+//! time) and lets the compiler vectorise the row loops. Floating-point
+//! operations are never fused or reordered by that, so every instruction set
+//! gives the same bits.
 
 use crate::data::{DataView, Scalar};
 use crate::model::GaussianMixture;
@@ -37,6 +43,13 @@ pub const BLOCK_ROWS: usize = 8192;
 pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
 
 const CH: usize = CHUNK_ROWS;
+
+/// Runs `f` compiled for the best SIMD instruction set of this CPU (runtime
+/// detection through `pulp`); `f` and everything it inlines is vectorised for it.
+#[inline(always)]
+pub(crate) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
 
 /// Scratch buffers of one worker, sized for one chunk.
 pub(crate) struct Scratch {
@@ -68,7 +81,7 @@ impl Scratch {
     }
 
     /// Copies `rows` (at most [`CHUNK_ROWS`]) into the transposed chunk as f64; returns `m`.
-    #[inline]
+    #[inline(always)]
     pub fn load<T: Scalar>(&mut self, rows: DataView<'_, T>) -> usize {
         let m = rows.n_samples();
         let d = rows.n_features();
@@ -82,7 +95,7 @@ impl Scratch {
     }
 
     /// `ct[a] = xt[a] - mu[a]` for the first `m` rows.
-    #[inline]
+    #[inline(always)]
     fn centre(&mut self, mu: &[f64], m: usize) {
         for (a, &mua) in mu.iter().enumerate() {
             let src = &self.xt[a * CH..a * CH + m];
@@ -95,7 +108,7 @@ impl Scratch {
 }
 
 /// `sum_i a_i b_i` with eight partial sums combined in a fixed order.
-#[inline]
+#[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -115,7 +128,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// `sum_i a_i` with eight partial sums combined in a fixed order.
-#[inline]
+#[inline(always)]
 fn sum(a: &[f64]) -> f64 {
     let mut p = [0.0f64; 8];
     let c = a.chunks_exact(8);
@@ -138,6 +151,7 @@ fn sum(a: &[f64]) -> f64 {
 /// The whitening `y = (x - mu_k) U_k` uses only the upper triangle of `U_k`:
 /// `D (D + 1) / 2` multiply-adds per row, each column of `Y` accumulated over
 /// the `m` rows at once.
+#[inline(always)]
 pub(crate) fn weighted_log_prob(model: &GaussianMixture, m: usize, s: &mut Scratch) {
     let k_total = model.n_components();
     let d = model.n_features();
@@ -181,6 +195,7 @@ pub(crate) fn weighted_log_prob(model: &GaussianMixture, m: usize, s: &mut Scrat
 /// A row whose log-probabilities are all `-inf` (only possible when every
 /// component has weight zero there) gets log-likelihood `-inf` and zero
 /// responsibilities instead of NaN.
+#[inline(always)]
 pub(crate) fn normalise_rows(m: usize, k: usize, s: &mut Scratch) {
     let mx = &mut s.acc[..m];
     mx.fill(f64::NEG_INFINITY);
@@ -192,7 +207,11 @@ pub(crate) fn normalise_rows(m: usize, k: usize, s: &mut Scratch) {
     let total = &mut s.tmp[..m];
     total.fill(0.0);
     for c in 0..k {
-        for ((v, t), x) in s.lp[c * CH..c * CH + m].iter_mut().zip(total.iter_mut()).zip(mx.iter()) {
+        for ((v, t), x) in s.lp[c * CH..c * CH + m]
+            .iter_mut()
+            .zip(total.iter_mut())
+            .zip(mx.iter())
+        {
             *v = crate::expf::exp(*v - x);
             *t += *v;
         }
@@ -237,7 +256,14 @@ pub(crate) fn responsibilities_from_rows(rows: &[f64], m: usize, k: usize, out: 
 ///
 /// Only the lower triangle of each scatter matrix is accumulated;
 /// `SufficientStats::mirror` fills the upper triangle once a pass is complete.
-pub(crate) fn accumulate(stats: &mut SufficientStats, means: &[f64], resp: &[f64], m: usize, s: &mut Scratch) {
+#[inline(always)]
+pub(crate) fn accumulate(
+    stats: &mut SufficientStats,
+    means: &[f64],
+    resp: &[f64],
+    m: usize,
+    s: &mut Scratch,
+) {
     let k_total = stats.n_components();
     let d = stats.n_features();
     for k in 0..k_total {

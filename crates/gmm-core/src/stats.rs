@@ -199,19 +199,21 @@ pub(crate) fn e_step<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) 
         |_, start, end| {
             let mut stats = SufficientStats::zeros(k, d);
             let mut s = Scratch::new(k, d);
-            let mut lo = start;
-            while lo < end {
-                let hi = (lo + CHUNK_ROWS).min(end);
-                let m = s.load(data.rows(lo, hi));
-                kernel::weighted_log_prob(model, m, &mut s);
-                kernel::normalise_rows(m, k, &mut s);
-                stats.sum_log_likelihood += s.ll[..m].iter().sum::<f64>();
-                stats.n_samples += m as f64;
-                let resp = std::mem::take(&mut s.lp);
-                kernel::accumulate(&mut stats, model.means(), &resp, m, &mut s);
-                s.lp = resp;
-                lo = hi;
-            }
+            kernel::with_simd(|| {
+                let mut lo = start;
+                while lo < end {
+                    let hi = (lo + CHUNK_ROWS).min(end);
+                    let m = s.load(data.rows(lo, hi));
+                    kernel::weighted_log_prob(model, m, &mut s);
+                    kernel::normalise_rows(m, k, &mut s);
+                    stats.sum_log_likelihood += s.ll[..m].iter().sum::<f64>();
+                    stats.n_samples += m as f64;
+                    let resp = std::mem::take(&mut s.lp);
+                    kernel::accumulate(&mut stats, model.means(), &resp, m, &mut s);
+                    s.lp = resp;
+                    lo = hi;
+                }
+            });
             stats
         },
         |part| {
