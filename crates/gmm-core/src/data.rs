@@ -100,6 +100,7 @@ impl<'a, T: Scalar> DataView<'a, T> {
 
     /// Rows `start..end` as a view.
     #[track_caller]
+    #[inline(always)]
     pub fn rows(&self, start: usize, end: usize) -> DataView<'a, T> {
         assert!(
             start <= end && end <= self.n_samples,

@@ -21,7 +21,7 @@
 //! and blocks in a fixed order, so results are bit-identical for any number of
 //! threads.
 //!
-//! The drivers run these kernels inside [`with_simd`], which compiles them for
+//! The drivers run these kernels inside `pulp` dispatch, which compiles them for
 //! the best instruction set the CPU has (AVX2/FMA when present, detected at run
 //! time) and lets the compiler vectorise the row loops. Floating-point
 //! operations are never fused or reordered by that, so every instruction set
@@ -43,13 +43,6 @@ pub const BLOCK_ROWS: usize = 8192;
 pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
 
 const CH: usize = CHUNK_ROWS;
-
-/// Runs `f` compiled for the best SIMD instruction set of this CPU (runtime
-/// detection through `pulp`); `f` and everything it inlines is vectorised for it.
-#[inline(always)]
-pub(crate) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
-    pulp::Arch::new().dispatch(f)
-}
 
 /// Scratch buffers of one worker, sized for one chunk.
 pub(crate) struct Scratch {

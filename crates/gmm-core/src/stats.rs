@@ -199,20 +199,13 @@ pub(crate) fn e_step<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) 
         |_, start, end| {
             let mut stats = SufficientStats::zeros(k, d);
             let mut s = Scratch::new(k, d);
-            kernel::with_simd(|| {
-                let mut lo = start;
-                while lo < end {
-                    let hi = (lo + CHUNK_ROWS).min(end);
-                    let m = s.load(data.rows(lo, hi));
-                    kernel::weighted_log_prob(model, m, &mut s);
-                    kernel::normalise_rows(m, k, &mut s);
-                    stats.sum_log_likelihood += s.ll[..m].iter().sum::<f64>();
-                    stats.n_samples += m as f64;
-                    let resp = std::mem::take(&mut s.lp);
-                    kernel::accumulate(&mut stats, model.means(), &resp, m, &mut s);
-                    s.lp = resp;
-                    lo = hi;
-                }
+            pulp::Arch::new().dispatch(EStepBlock {
+                model,
+                data,
+                start,
+                end,
+                stats: &mut stats,
+                s: &mut s,
             });
             stats
         },
@@ -224,6 +217,50 @@ pub(crate) fn e_step<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) 
     );
     total.mirror();
     total
+}
+
+/// The fused E-step over rows `start..end`, chunk by chunk, as a
+/// [`pulp::WithSimd`] operation: `with_simd` is instantiated inside a function
+/// compiled for the detected instruction set (AVX2/FMA, AVX-512...), and
+/// everything it calls is `#[inline(always)]`, so the row loops are vectorised
+/// for that set. No operation is fused or reordered: every set gives the same bits.
+struct EStepBlock<'a, 'b, T: Scalar> {
+    model: &'a GaussianMixture,
+    data: DataView<'a, T>,
+    start: usize,
+    end: usize,
+    stats: &'b mut SufficientStats,
+    s: &'b mut Scratch,
+}
+
+impl<T: Scalar> pulp::WithSimd for EStepBlock<'_, '_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Self {
+            model,
+            data,
+            start,
+            end,
+            stats,
+            s,
+        } = self;
+        let k = model.n_components();
+        let mut lo = start;
+        while lo < end {
+            let hi = (lo + CHUNK_ROWS).min(end);
+            let m = s.load(data.rows(lo, hi));
+            kernel::weighted_log_prob(model, m, s);
+            kernel::normalise_rows(m, k, s);
+            stats.sum_log_likelihood += s.ll[..m].iter().sum::<f64>();
+            stats.n_samples += m as f64;
+            let resp = std::mem::take(&mut s.lp);
+            kernel::accumulate(stats, model.means(), &resp, m, s);
+            s.lp = resp;
+            lo = hi;
+        }
+    }
 }
 
 /// Statistics from given responsibilities, as scikit-learn's initialisation
