@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use gmm::io::{load_model, write_npy};
+use gmm::io::{Dataset, load_model, write_npy};
 
 use crate::common::*;
 
@@ -206,9 +206,15 @@ fn bad_input_exits_non_zero_with_one_line_and_no_output() {
         1,
         "truncated",
     );
-    let ints = dir.path().join("ints.npy");
-    write_npy::<i64>(&ints, &[1, 2, 3, 4], &[2, 2]).unwrap();
-    assert_fails(&gmm(&["fit", s(&ints), "-k", "1", "--out", o]), 1, "'<i8'");
+    let strings = dir.path().join("strings.npy");
+    let mut bytes = gmm::io::header_bytes("<U3", &[2]);
+    bytes.extend_from_slice(&[0u8; 24]);
+    std::fs::write(&strings, bytes).unwrap();
+    assert_fails(
+        &gmm(&["fit", s(&strings), "-k", "1", "--out", o]),
+        1,
+        "'<U3' (strings)",
+    );
     assert_fails(
         &gmm(&["fit", "/nonexistent/x.npy", "-k", "1", "--out", o]),
         1,
@@ -391,4 +397,90 @@ fn outputs_are_atomic_and_never_overwrite_inputs() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+}
+
+#[test]
+fn info_describes_mapped_and_converted_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f.npy");
+    write_npy(&f, &[1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).unwrap();
+    let o = gmm(&["info", s(&f)]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    for needle in [
+        "3 rows x 2 columns",
+        "float64 ('<f8')",
+        "little",
+        "layout      C",
+        "memory-mapped",
+    ] {
+        assert!(text.contains(needle), "{text} lacks {needle}");
+    }
+    let i = dir.path().join("i.npy");
+    write_npy::<i64>(&i, &[1, 2, 3, 4], &[2, 2]).unwrap();
+    let text = String::from_utf8(gmm(&["info", s(&i)]).stdout).unwrap();
+    assert!(
+        text.contains("copied into memory (int64 converted to float64)"),
+        "{text}"
+    );
+    // Integer data fits like the same values as floats.
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    let fi = dir.path().join("fi.npy");
+    let ints: Vec<i64> = (0..200).map(|v| (v * 37) % 23).collect();
+    write_npy::<i64>(&fi, &ints, &[100, 2]).unwrap();
+    let ff = dir.path().join("ff.npy");
+    write_npy::<f64>(
+        &ff,
+        &ints.iter().map(|v| *v as f64).collect::<Vec<_>>(),
+        &[100, 2],
+    )
+    .unwrap();
+    assert!(
+        gmm(&["fit", s(&fi), "-k", "2", "--out", s(&a), "--quiet"])
+            .status
+            .success()
+    );
+    assert!(
+        gmm(&["fit", s(&ff), "-k", "2", "--out", s(&b), "--quiet"])
+            .status
+            .success()
+    );
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_fails(&gmm(&["info", "/nonexistent.npy"]), 1, "nonexistent.npy");
+}
+
+#[test]
+fn convert_turns_csv_into_npy_and_names_bad_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("d.csv");
+    std::fs::write(&csv, "x,y\n1,2\n3,4\n5,6\n").unwrap();
+    let out = dir.path().join("d.npy");
+    let o = gmm(&["convert", s(&csv), s(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("3 rows x 2 columns"));
+    let ds = Dataset::open(&out).unwrap();
+    assert_eq!((ds.n_samples(), ds.n_features()), (3, 2));
+    let tsv = dir.path().join("d.tsv");
+    std::fs::write(&tsv, "1\t2\n3\toops\n").unwrap();
+    let bad = dir.path().join("bad.npy");
+    assert_fails(
+        &gmm(&[
+            "convert",
+            s(&tsv),
+            s(&bad),
+            "--delimiter",
+            "tab",
+            "--no-header",
+        ]),
+        1,
+        "line 2, column 2: 'oops'",
+    );
+    assert!(!bad.exists());
+    assert_fails(&gmm(&["convert", s(&csv), s(&csv)]), 1, "over an input");
+    assert_fails(
+        &gmm(&["convert", s(&csv), s(&bad), "--delimiter", "ab"]),
+        1,
+        "one ASCII character",
+    );
 }

@@ -23,6 +23,14 @@ pub enum Command {
         gmm fit x.npy --components 3 --init start.json --tol 0 --max-iter 50 --out model.json"
     )]
     Fit(FitArgs),
+    /// Describe a .npy dataset: rows, columns, dtype, byte order, layout, whether it is mapped or copied.
+    #[command(after_help = "Example:\n  gmm info x.npy")]
+    Info(InfoArgs),
+    /// Convert a numeric CSV file to a float64 .npy file.
+    #[command(
+        after_help = "Example:\n  gmm convert data.csv data.npy\n  gmm convert data.tsv data.npy --delimiter tab --no-header"
+    )]
+    Convert(ConvertArgs),
     /// Generate a seeded synthetic dataset (a benchmark workload) as .npy.
     #[command(
         after_help = "Example:\n  gmm generate --preset seed2d --n 100000 --seed 1 --out x.npy"
@@ -89,4 +97,30 @@ pub struct GenerateArgs {
     /// Output .npy file.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// Arguments of `gmm info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The .npy file.
+    pub data: PathBuf,
+}
+
+/// Arguments of `gmm convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input CSV file.
+    pub input: PathBuf,
+    /// Output .npy file (float64).
+    pub output: PathBuf,
+    /// The first line is data, not a header (default: detected; a header is a
+    /// first line with a non-numeric cell).
+    #[arg(long, conflicts_with = "header")]
+    pub no_header: bool,
+    /// The first line is a header even if it looks numeric.
+    #[arg(long)]
+    pub header: bool,
+    /// Field delimiter: one character, or `tab`.
+    #[arg(long, default_value = ",")]
+    pub delimiter: String,
 }

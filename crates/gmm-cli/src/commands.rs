@@ -11,13 +11,15 @@ use gmm_core::{
 };
 use gmm_io::{Dataset, DatasetView};
 
-use crate::args::{Cli, Command, FitArgs, GenerateArgs};
+use crate::args::{Cli, Command, ConvertArgs, FitArgs, GenerateArgs, InfoArgs};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Fit(a) => fit(a),
         Command::Generate(a) => generate(a),
+        Command::Info(a) => info(a),
+        Command::Convert(a) => convert(a),
     }
 }
 
@@ -186,5 +188,84 @@ fn generate(a: GenerateArgs) -> Result<()> {
     }
     let x = preset.generate(Some(n), a.seed);
     gmm_io::write_npy(&a.out, &x, &[n, d])?;
+    Ok(())
+}
+
+fn info(a: InfoArgs) -> Result<()> {
+    let ds = Dataset::open(&a.data)?;
+    let i = ds.info();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "file        {} ({} bytes)",
+        a.data.display(),
+        i.file_bytes
+    )?;
+    writeln!(out, "format      .npy {}.{}", i.version.0, i.version.1)?;
+    writeln!(
+        out,
+        "shape       {} rows x {} columns{}",
+        ds.n_samples(),
+        ds.n_features(),
+        if i.shape.len() == 1 {
+            " (1-D array read as one column)"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(
+        out,
+        "dtype       {} ('{}'), read as {}",
+        i.source_dtype,
+        i.descr,
+        ds.dtype().name()
+    )?;
+    writeln!(out, "byte order  {}", i.byte_order)?;
+    writeln!(out, "layout      {}", i.layout)?;
+    match &i.conversion {
+        None => writeln!(out, "storage     memory-mapped, read in place (no copy)")?,
+        Some(why) => writeln!(out, "storage     copied into memory ({why})")?,
+    }
+    let bytes = ds.n_samples() as f64
+        * ds.n_features() as f64
+        * if ds.dtype() == gmm_io::Dtype::F64 {
+            8.0
+        } else {
+            4.0
+        };
+    writeln!(out, "data size   {:.1} MB", bytes / 1e6)?;
+    Ok(())
+}
+
+fn convert(a: ConvertArgs) -> Result<()> {
+    check_not_input(&a.output, &[a.input.as_path()])?;
+    let delimiter = match a.delimiter.as_str() {
+        "tab" | "\\t" => b'\t',
+        d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+        d => bail!("--delimiter '{d}' must be one ASCII character or 'tab'"),
+    };
+    let header = if a.no_header {
+        Some(false)
+    } else if a.header {
+        Some(true)
+    } else {
+        None
+    };
+    let s = gmm_io::csv_to_npy(
+        &a.input,
+        &a.output,
+        gmm_io::CsvOptions { header, delimiter },
+    )?;
+    eprintln!(
+        "wrote {} rows x {} columns{} to {}",
+        s.n_samples,
+        s.n_features,
+        if s.had_header {
+            " (first line taken as a header)"
+        } else {
+            ""
+        },
+        a.output.display()
+    );
     Ok(())
 }

@@ -24,6 +24,8 @@ pub enum ErrorKind {
     UnsupportedNpy(String),
     /// A model file that is not valid JSON or does not follow the model schema.
     InvalidModel(String),
+    /// A CSV file that cannot be converted (non-numeric cell, ragged row...).
+    InvalidCsv(String),
     /// The contents were read but rejected by the numerical checks.
     Core(gmm_core::Error),
 }
@@ -58,6 +60,10 @@ impl Error {
         Self::new(ErrorKind::UnsupportedNpy(msg.into()), path)
     }
 
+    pub(crate) fn csv(msg: impl Into<String>, path: &Path) -> Self {
+        Self::new(ErrorKind::InvalidCsv(msg.into()), path)
+    }
+
     pub(crate) fn model(msg: impl Into<String>, path: &Path) -> Self {
         Self::new(ErrorKind::InvalidModel(msg.into()), path)
     }
@@ -73,6 +79,7 @@ impl fmt::Display for Error {
             ErrorKind::InvalidNpy(m) => write!(f, "not a valid .npy file: {m}"),
             ErrorKind::UnsupportedNpy(m) => write!(f, "{m}"),
             ErrorKind::InvalidModel(m) => write!(f, "invalid model file: {m}"),
+            ErrorKind::InvalidCsv(m) => write!(f, "cannot convert the CSV file: {m}"),
             ErrorKind::Core(e) => write!(f, "{e}"),
         }
     }

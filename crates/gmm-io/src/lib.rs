@@ -3,8 +3,10 @@
 //! Datasets and models on disk for the gmm engine:
 //!
 //! - [`Dataset`]: a NumPy `.npy` file, memory-mapped and read in place
-//!   (little-endian `float64`/`float32`, C order, 1-D or 2-D);
+//!   (little-endian `float64`/`float32`, C order, 1-D or 2-D), or converted
+//!   (big-endian, Fortran order, unaligned, float16, integers, bool);
 //! - [`write_npy`]: atomic `.npy` output (a temporary file renamed into place);
+//! - [`csv_to_npy`]: numeric CSV to `.npy`, streamed, with errors naming line and column;
 //! - [`save_model`] / [`load_model`]: the model JSON schema, validated on load.
 //!
 //! All `unsafe` code of the workspace is the file mapping in one private module.
@@ -12,6 +14,7 @@
 #![deny(unsafe_code)]
 
 mod atomic;
+mod csv_import;
 mod error;
 #[allow(unsafe_code)]
 mod mmap;
@@ -19,6 +22,7 @@ mod model_file;
 mod npy;
 
 pub use atomic::write_atomically;
+pub use csv_import::{CsvOptions, CsvSummary, csv_to_npy};
 pub use error::{Error, ErrorKind, Result};
 pub use model_file::{MODEL_FORMAT, MODEL_VERSION, load_model, model_to_json, save_model};
 pub use npy::{

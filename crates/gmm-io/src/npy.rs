@@ -36,13 +36,6 @@ impl Dtype {
             Dtype::F32 => "float32",
         }
     }
-
-    fn size(self) -> usize {
-        match self {
-            Dtype::F64 => 8,
-            Dtype::F32 => 4,
-        }
-    }
 }
 
 /// A parsed `.npy` header.
@@ -135,13 +128,162 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<NpyHeader, String> {
     })
 }
 
+/// An element type as a `.npy` `descr` describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ElementType {
+    kind: char,
+    size: usize,
+    big_endian: bool,
+}
+
+impl ElementType {
+    /// Parses a simple `descr` such as `<f8`, `>i4`, `|b1`; `Err` says what was found.
+    fn parse(descr: &str) -> std::result::Result<Self, String> {
+        const ACCEPTED: &str = "accepted are float64 and float32 (read in place when little-endian), \
+                                and float16, signed/unsigned integers and bool (converted to float64)";
+        let bytes = descr.as_bytes();
+        if bytes.len() < 2 || !descr.is_ascii() {
+            return Err(format!("dtype '{descr}' is not understood: {ACCEPTED}"));
+        }
+        let big_endian = match bytes[0] {
+            b'<' | b'|' => false,
+            b'=' => cfg!(target_endian = "big"),
+            b'>' => true,
+            _ => return Err(format!("dtype '{descr}' is not understood: {ACCEPTED}")),
+        };
+        let kind = bytes[1] as char;
+        // Absent for some kinds (e.g. '|O'); 0 is never accepted below.
+        let size: usize = descr[2..].parse().unwrap_or(0);
+        let what = match kind {
+            'f' if matches!(size, 2 | 4 | 8) => {
+                return Ok(Self {
+                    kind,
+                    size,
+                    big_endian,
+                });
+            }
+            'i' | 'u' if matches!(size, 1 | 2 | 4 | 8) => {
+                return Ok(Self {
+                    kind,
+                    size,
+                    big_endian,
+                });
+            }
+            'b' if size == 1 => {
+                return Ok(Self {
+                    kind,
+                    size,
+                    big_endian,
+                });
+            }
+            'c' => "complex numbers",
+            'O' => "Python objects",
+            'U' | 'S' | 'a' => "strings",
+            'V' => "raw or structured records",
+            'M' | 'm' => "dates or time deltas",
+            _ => "an unknown type",
+        };
+        Err(format!(
+            "dtype '{descr}' ({what}) cannot be fitted: {ACCEPTED}"
+        ))
+    }
+
+    fn name(&self) -> String {
+        match (self.kind, self.size) {
+            ('b', _) => "bool".into(),
+            ('f', n) => format!("float{}", 8 * n),
+            ('i', n) => format!("int{}", 8 * n),
+            ('u', n) => format!("uint{}", 8 * n),
+            (k, n) => format!("{k}{n}"),
+        }
+    }
+
+    /// Reads one element at the start of `b` as f64.
+    #[inline]
+    fn read(&self, b: &[u8]) -> f64 {
+        macro_rules! num {
+            ($t:ty, $n:expr) => {{
+                let mut a = [0u8; $n];
+                a.copy_from_slice(&b[..$n]);
+                if self.big_endian {
+                    <$t>::from_be_bytes(a)
+                } else {
+                    <$t>::from_le_bytes(a)
+                }
+            }};
+        }
+        match (self.kind, self.size) {
+            ('f', 8) => num!(f64, 8),
+            ('f', 4) => num!(f32, 4) as f64,
+            ('f', 2) => f16_to_f64(num!(u16, 2)),
+            ('i', 1) => b[0] as i8 as f64,
+            ('i', 2) => num!(i16, 2) as f64,
+            ('i', 4) => num!(i32, 4) as f64,
+            ('i', 8) => num!(i64, 8) as f64,
+            ('u', 1) => b[0] as f64,
+            ('u', 2) => num!(u16, 2) as f64,
+            ('u', 4) => num!(u32, 4) as f64,
+            ('u', 8) => num!(u64, 8) as f64,
+            ('b', 1) => (b[0] != 0) as u8 as f64,
+            _ => unreachable!("parse accepts only the types above"),
+        }
+    }
+}
+
+/// IEEE half precision to f64.
+fn f16_to_f64(h: u16) -> f64 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = ((h >> 10) & 0x1f) as i32;
+    let frac = (h & 0x3ff) as f64;
+    sign * match exp {
+        0 => frac * 2f64.powi(-24),
+        31 => {
+            if frac == 0.0 {
+                f64::INFINITY
+            } else {
+                f64::NAN
+            }
+        }
+        e => (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
+    }
+}
+
 /// Storage behind a [`Dataset`].
 #[derive(Debug)]
 enum Storage {
+    /// Read in place from the mapping.
     Mapped { map: memmap2::Mmap, offset: usize },
+    /// Converted into memory.
+    F64(Vec<f64>),
+    /// Converted into memory, kept as f32.
+    F32(Vec<f32>),
 }
 
-/// A dataset opened from a `.npy` file: a memory map used in place (no copy).
+/// How a [`Dataset`] was read, for `gmm info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetInfo {
+    /// `.npy` format version.
+    pub version: (u8, u8),
+    /// The `descr` of the file.
+    pub descr: String,
+    /// The file's element type, as NumPy names it (e.g. `int32`).
+    pub source_dtype: String,
+    /// Byte order of the file's elements: `little`, `big` or `not applicable`.
+    pub byte_order: &'static str,
+    /// `C` (row-major) or `Fortran` (column-major).
+    pub layout: &'static str,
+    /// The shape in the file.
+    pub shape: Vec<usize>,
+    /// Why the data was copied into memory, if it was (`None`: mapped in place).
+    pub conversion: Option<String>,
+    /// File size in bytes.
+    pub file_bytes: u64,
+}
+
+/// A dataset opened from a `.npy` file: memory-mapped and used in place when it
+/// is little-endian float64/float32 in C order and aligned; otherwise converted
+/// (big-endian, Fortran order, unaligned data, float16, integers, bool), which
+/// [`Dataset::info`] reports.
 ///
 /// ```no_run
 /// use gmm_io::{Dataset, DatasetView};
@@ -157,6 +299,7 @@ pub struct Dataset {
     dtype: Dtype,
     n_samples: usize,
     n_features: usize,
+    info: DatasetInfo,
 }
 
 /// A typed view of a [`Dataset`].
@@ -169,56 +312,32 @@ pub enum DatasetView<'a> {
 }
 
 impl Dataset {
-    /// Opens and validates a `.npy` file: little-endian `float64` or `float32`,
-    /// C order, 1-D (read as `N x 1`) or 2-D. The file is memory-mapped and
-    /// never loaded whole.
+    /// Opens and validates a `.npy` file (format 1.0, 2.0 or 3.0; 1-D arrays are
+    /// read as `N x 1`). Never panics and never reads out of bounds on a hostile
+    /// file: the header and length are checked before any data is touched.
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(e, path))?;
-        let file_len = file.metadata().map_err(|e| Error::io(e, path))?.len();
+        let meta = file.metadata().map_err(|e| Error::io(e, path))?;
+        if meta.is_dir() {
+            return Err(Error::unsupported(
+                "this is a directory: give a .npy file (directories of shards are not read yet)",
+                path,
+            ));
+        }
+        let file_len = meta.len();
         if file_len == 0 {
             return Err(Error::npy("the file is empty", path));
         }
         let map = map_readonly(&file).map_err(|e| Error::io(e, path))?;
         let header = parse_header(&map).map_err(|m| Error::npy(m, path))?;
-        let dtype = match header.descr.as_str() {
-            "<f8" => Dtype::F64,
-            "<f4" => Dtype::F32,
-            ">f8" | ">f4" => {
-                return Err(Error::unsupported(
-                    format!(
-                        "big-endian data ('{}') is not read yet: convert with numpy, \
-                         x.astype('<f8') then numpy.save",
-                        header.descr
-                    ),
-                    path,
-                ));
-            }
-            other => {
-                return Err(Error::unsupported(
-                    format!(
-                        "dtype '{other}' is not accepted: save the data as little-endian float64 ('<f8') \
-                         or float32 ('<f4'), e.g. numpy.save(path, x.astype('<f8'))"
-                    ),
-                    path,
-                ));
-            }
-        };
-        if header.fortran_order
-            && header.shape.len() > 1
-            && header.shape.iter().filter(|&&s| s > 1).count() > 1
-        {
-            return Err(Error::unsupported(
-                "Fortran-ordered (column-major) data is not read yet: save numpy.ascontiguousarray(x)",
-                path,
-            ));
-        }
+        let et = ElementType::parse(&header.descr).map_err(|m| Error::unsupported(m, path))?;
         let (n_samples, n_features) = match header.shape.as_slice() {
             [n] => (*n, 1),
             [n, d] => (*n, *d),
             s => {
                 return Err(Error::unsupported(
                     format!(
-                        "a {}-dimensional array was found: give a 2-D array (rows x features) or a 1-D one",
+                        "a {}-dimensional array of shape {s:?} was found: give a 2-D array (rows x features) or a 1-D one",
                         s.len()
                     ),
                     path,
@@ -227,7 +346,7 @@ impl Dataset {
         };
         let expected = n_samples
             .checked_mul(n_features)
-            .and_then(|c| c.checked_mul(dtype.size()))
+            .and_then(|c| c.checked_mul(et.size))
             .and_then(|b| b.checked_add(header.data_offset))
             .ok_or_else(|| {
                 Error::npy(
@@ -239,8 +358,9 @@ impl Dataset {
         if actual < expected {
             return Err(Error::npy(
                 format!(
-                    "the file is truncated: shape {:?} needs {expected} bytes, the file has {actual}",
-                    header.shape
+                    "the file is truncated: shape {:?} of {} needs {expected} bytes, the file has {actual}",
+                    header.shape,
+                    et.name()
                 ),
                 path,
             ));
@@ -255,61 +375,126 @@ impl Dataset {
                 path,
             ));
         }
-        let ds = Dataset {
-            storage: Storage::Mapped {
-                map,
-                offset: header.data_offset,
-            },
-            dtype,
-            n_samples,
-            n_features,
-        };
         if n_features == 0 {
             return Err(Error::new(
                 crate::ErrorKind::Core(gmm_core::ErrorKind::NoFeatures.into()),
                 path,
             ));
         }
-        // Check that the data can be viewed in place (aligned, little-endian host).
+        // Fortran order only matters when both dimensions exceed 1.
+        let fortran = header.fortran_order && n_samples > 1 && n_features > 1;
+        let offset = header.data_offset;
+        let mut info = DatasetInfo {
+            version: header.version,
+            descr: header.descr.clone(),
+            source_dtype: et.name(),
+            byte_order: if et.size == 1 {
+                "not applicable"
+            } else if et.big_endian {
+                "big"
+            } else {
+                "little"
+            },
+            layout: if header.fortran_order { "Fortran" } else { "C" },
+            shape: header.shape.clone(),
+            conversion: None,
+            file_bytes: file_len,
+        };
+        let dtype = if et.kind == 'f' && et.size == 4 {
+            Dtype::F32
+        } else {
+            Dtype::F64
+        };
+        let in_place = et.kind == 'f'
+            && (et.size == 8 || et.size == 4)
+            && !et.big_endian
+            && cfg!(target_endian = "little")
+            && !fortran
+            && offset % et.size == 0;
+        let storage = if in_place {
+            Storage::Mapped { map, offset }
+        } else {
+            let mut reasons = Vec::new();
+            if et.big_endian {
+                reasons.push("big-endian".to_string());
+            }
+            if fortran {
+                reasons.push("Fortran order".to_string());
+            }
+            if et.kind != 'f' || et.size == 2 {
+                reasons.push(format!("{} converted to float64", et.name()));
+            }
+            if reasons.is_empty() {
+                reasons.push("unaligned data".to_string());
+            }
+            info.conversion = Some(reasons.join(", "));
+            let bytes = &map[offset..];
+            let (n, d, size) = (n_samples, n_features, et.size);
+            // Element (i, j) sits at flat index i*d + j (C) or j*n + i (Fortran).
+            let at = |i: usize, j: usize| if fortran { j * n + i } else { i * d + j } * size;
+            match dtype {
+                Dtype::F32 => {
+                    let mut v = Vec::with_capacity(n * d);
+                    for i in 0..n {
+                        for j in 0..d {
+                            v.push(et.read(&bytes[at(i, j)..]) as f32);
+                        }
+                    }
+                    Storage::F32(v)
+                }
+                Dtype::F64 => {
+                    let mut v = Vec::with_capacity(n * d);
+                    for i in 0..n {
+                        for j in 0..d {
+                            v.push(et.read(&bytes[at(i, j)..]));
+                        }
+                    }
+                    Storage::F64(v)
+                }
+            }
+        };
+        let ds = Dataset {
+            storage,
+            dtype,
+            n_samples,
+            n_features,
+            info,
+        };
         ds.try_view().ok_or_else(|| {
             Error::unsupported(
-                "the data is not aligned for in-place reading: re-save it with numpy.save",
+                "the data cannot be viewed in place: re-save it with numpy.save",
                 path,
             )
         })?;
         Ok(ds)
     }
 
-    fn bytes(&self) -> &[u8] {
-        match &self.storage {
-            Storage::Mapped { map, offset } => &map[*offset..],
-        }
-    }
-
     fn try_view(&self) -> Option<DatasetView<'_>> {
-        if cfg!(target_endian = "big") {
-            return None;
-        }
-        let bytes = self.bytes();
-        Some(match self.dtype {
-            Dtype::F64 => {
-                let values: &[f64] = bytemuck::try_cast_slice(bytes).ok()?;
-                DatasetView::F64(DataView::new(values, self.n_samples, self.n_features).ok()?)
+        let (n, d) = (self.n_samples, self.n_features);
+        Some(match &self.storage {
+            Storage::Mapped { map, offset } => {
+                let bytes = &map[*offset..];
+                match self.dtype {
+                    Dtype::F64 => DatasetView::F64(
+                        DataView::new(bytemuck::try_cast_slice(bytes).ok()?, n, d).ok()?,
+                    ),
+                    Dtype::F32 => DatasetView::F32(
+                        DataView::new(bytemuck::try_cast_slice(bytes).ok()?, n, d).ok()?,
+                    ),
+                }
             }
-            Dtype::F32 => {
-                let values: &[f32] = bytemuck::try_cast_slice(bytes).ok()?;
-                DatasetView::F32(DataView::new(values, self.n_samples, self.n_features).ok()?)
-            }
+            Storage::F64(v) => DatasetView::F64(DataView::new(v, n, d).ok()?),
+            Storage::F32(v) => DatasetView::F32(DataView::new(v, n, d).ok()?),
         })
     }
 
-    /// The data, typed, borrowed from the mapping.
+    /// The data, typed, borrowed from the mapping or the converted copy.
     pub fn view(&self) -> DatasetView<'_> {
         self.try_view()
             .expect("checked when the dataset was opened")
     }
 
-    /// Element type.
+    /// Element type the engine reads.
     pub fn dtype(&self) -> Dtype {
         self.dtype
     }
@@ -324,9 +509,14 @@ impl Dataset {
         self.n_features
     }
 
-    /// True if the data is read in place from a memory map.
+    /// True if the data is read in place from a memory map (no copy).
     pub fn is_mapped(&self) -> bool {
         matches!(self.storage, Storage::Mapped { .. })
+    }
+
+    /// How the file was laid out and read.
+    pub fn info(&self) -> &DatasetInfo {
+        &self.info
     }
 }
 
@@ -361,6 +551,11 @@ impl NpyElement for i64 {
 
 /// The bytes of a version 1.0 header for `shape` (data aligned to 64 bytes).
 pub fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
+    header_bytes_at_least(descr, shape, 0)
+}
+
+/// A version 1.0 header padded to a multiple of 64 bytes and at least `min_len`.
+pub(crate) fn header_bytes_at_least(descr: &str, shape: &[usize], min_len: usize) -> Vec<u8> {
     let shape_str = match shape {
         [n] => format!("({n},)"),
         s => format!(
@@ -374,7 +569,10 @@ pub fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
     let mut dict =
         format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_str}, }}");
     let total = 10 + dict.len() + 1;
-    let pad = (64 - total % 64) % 64;
+    let mut pad = (64 - total % 64) % 64;
+    while total + pad < min_len {
+        pad += 64;
+    }
     dict.extend(std::iter::repeat_n(' ', pad));
     dict.push('\n');
     let mut out = Vec::with_capacity(10 + dict.len());
