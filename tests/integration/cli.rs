@@ -484,3 +484,72 @@ fn convert_turns_csv_into_npy_and_names_bad_cells() {
         "one ASCII character",
     );
 }
+
+#[test]
+fn a_directory_of_shards_fits_like_the_concatenated_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 20_000;
+    let d = 8;
+    let x = gmm::Preset::Small.generate(Some(n), 21);
+    let whole = dir.path().join("whole.npy");
+    write_npy(&whole, &x, &[n, d]).unwrap();
+    let shards = dir.path().join("shards");
+    std::fs::create_dir(&shards).unwrap();
+    // Name order, not creation order; a non-.npy file is ignored.
+    for (name, lo, hi) in [
+        ("part-2.npy", 12_345, n),
+        ("part-0.npy", 0, 5_000),
+        ("part-1.npy", 5_000, 12_345),
+    ] {
+        write_npy(&shards.join(name), &x[lo * d..hi * d], &[hi - lo, d]).unwrap();
+    }
+    std::fs::write(shards.join("README.txt"), "not data").unwrap();
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    assert!(
+        gmm(&[
+            "fit",
+            s(&whole),
+            "-k",
+            "4",
+            "--max-iter",
+            "10",
+            "--out",
+            s(&a),
+            "--quiet"
+        ])
+        .status
+        .success()
+    );
+    let o = gmm(&[
+        "fit",
+        s(&shards),
+        "-k",
+        "4",
+        "--max-iter",
+        "10",
+        "--out",
+        s(&b),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let text = String::from_utf8(gmm(&["info", s(&shards)]).stdout).unwrap();
+    assert!(
+        text.contains("3 shards") && text.contains("20000 rows x 8 columns"),
+        "{text}"
+    );
+    // Shards that disagree, and an empty directory.
+    write_npy(&shards.join("part-3.npy"), &[1.0f64; 6], &[2, 3]).unwrap();
+    assert_fails(
+        &gmm(&["fit", s(&shards), "-k", "4", "--out", s(&b)]),
+        1,
+        "same width and dtype",
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_fails(
+        &gmm(&["fit", s(&empty), "-k", "1", "--out", s(&b)]),
+        1,
+        "no .npy files",
+    );
+}

@@ -375,3 +375,56 @@ fn sample_draws_from_the_model() {
         "{c01} {c11}"
     );
 }
+
+#[test]
+fn shards_fit_bit_identically_to_their_concatenation() {
+    use gmm::{Rows, Shards};
+    let n = 2 * BLOCK_ROWS + 5000;
+    let (x, d) = problem(13, n);
+    let data = DataView::new(&x, n, d).unwrap();
+    // Uneven cuts that cross chunk and block boundaries, with an empty shard.
+    let cuts = [0, 100, 100, 8300, 16_000, n];
+    let parts: Vec<_> = cuts.windows(2).map(|w| data.rows(w[0], w[1])).collect();
+    let shards = Shards::new(parts).unwrap();
+    assert_eq!(shards.n_samples(), n);
+    for i in [0, 99, 100, 8299, 8300, n - 1] {
+        assert_eq!(shards.row(i), data.row(i));
+    }
+    for init in [Init::KMeans, Init::Random, Init::RandomFromData] {
+        let p = GaussianMixtureParams::new(4)
+            .init(init)
+            .max_iter(8)
+            .tol(0.0)
+            .seed(2);
+        let a = p.fit(data).unwrap();
+        let b = p.fit(&shards).unwrap();
+        assert_eq!(a.model, b.model);
+        assert_eq!(a.report.lower_bounds, b.report.lower_bounds);
+        assert_eq!(
+            a.model.predict_proba(data).unwrap(),
+            a.model.predict_proba(&shards).unwrap()
+        );
+    }
+    // A NaN in a later shard is reported at its global row.
+    let mut y = x.clone();
+    y[(9000 * d) + 3] = f64::NAN;
+    let ydata = DataView::new(&y, n, d).unwrap();
+    let s2 = Shards::new(vec![ydata.rows(0, 8300), ydata.rows(8300, n)]).unwrap();
+    let e = GaussianMixtureParams::new(2).fit(&s2).unwrap_err();
+    assert_eq!(
+        *e.kind(),
+        gmm::ErrorKind::NonFiniteData {
+            row: 9000,
+            column: 3
+        }
+    );
+    // Shards must agree in width.
+    let z = [0.0; 6];
+    assert!(
+        Shards::new(vec![
+            DataView::new(&z, 2, 3).unwrap(),
+            DataView::new(&z, 3, 2).unwrap()
+        ])
+        .is_err()
+    );
+}

@@ -41,7 +41,8 @@ pub enum Command {
 /// Arguments of `gmm fit`.
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// The data: a .npy file of float64 or float32, rows x features.
+    /// The data: a .npy file (rows x features; float64/float32 read in place,
+    /// other layouts converted) or a directory of .npy shards.
     pub data: PathBuf,
     /// Number of mixture components K.
     #[arg(long, short = 'k')]
@@ -102,7 +103,7 @@ pub struct GenerateArgs {
 /// Arguments of `gmm info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// The .npy file.
+    /// The .npy file or directory of shards.
     pub data: PathBuf,
 }
 

@@ -6,10 +6,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use gmm_core::{
-    CovarianceType, DataView, Fit, FitObserver, GaussianMixtureParams, Init, IterationProgress,
-    Preset, Scalar,
+    CovarianceType, Fit, FitObserver, GaussianMixtureParams, Init, IterationProgress, Preset, Rows,
 };
-use gmm_io::{Dataset, DatasetView};
+use gmm_io::{DataSource, Dataset, SourceRows};
 
 use crate::args::{Cli, Command, ConvertArgs, FitArgs, GenerateArgs, InfoArgs};
 
@@ -110,14 +109,14 @@ fn fit(a: FitArgs) -> Result<()> {
         .tol(a.tol)
         .reg_covar(a.reg_covar)
         .seed(a.seed);
-    let dataset = Dataset::open(&a.data)?;
+    let source = DataSource::open(&a.data)?;
     let mut progress = Progress {
         enabled: !a.quiet && std::io::stderr().is_terminal(),
     };
     let mut run = || -> Result<Fit> {
-        Ok(match dataset.view() {
-            DatasetView::F64(v) => fit_view(&params, v, &mut progress)?,
-            DatasetView::F32(v) => fit_view(&params, v, &mut progress)?,
+        Ok(match source.rows() {
+            SourceRows::F64(v) => fit_rows(&params, &v, &mut progress)?,
+            SourceRows::F32(v) => fit_rows(&params, &v, &mut progress)?,
         })
     };
     let fit = match a.threads {
@@ -162,11 +161,7 @@ fn fit(a: FitArgs) -> Result<()> {
     Ok(())
 }
 
-fn fit_view<T: Scalar>(
-    params: &GaussianMixtureParams,
-    v: DataView<'_, T>,
-    progress: &mut Progress,
-) -> Result<Fit> {
+fn fit_rows<D: Rows>(params: &GaussianMixtureParams, v: D, progress: &mut Progress) -> Result<Fit> {
     Ok(params.fit_with_observer(v, progress)?)
 }
 
@@ -192,6 +187,37 @@ fn generate(a: GenerateArgs) -> Result<()> {
 }
 
 fn info(a: InfoArgs) -> Result<()> {
+    if a.data.is_dir() {
+        let src = DataSource::open(&a.data)?;
+        let mut out = std::io::stdout().lock();
+        let n = src.shards().count();
+        writeln!(
+            out,
+            "directory   {} ({n} shards, read in name order as one dataset)",
+            a.data.display()
+        )?;
+        writeln!(
+            out,
+            "shape       {} rows x {} columns",
+            src.n_samples(),
+            src.n_features()
+        )?;
+        writeln!(out, "dtype       {}", src.dtype().name())?;
+        for (p, ds) in src.shards() {
+            let how = match &ds.info().conversion {
+                None => "memory-mapped".to_string(),
+                Some(why) => format!("copied ({why})"),
+            };
+            writeln!(
+                out,
+                "shard       {}: {} rows, {}",
+                p.display(),
+                ds.n_samples(),
+                how
+            )?;
+        }
+        return Ok(());
+    }
     let ds = Dataset::open(&a.data)?;
     let i = ds.info();
     let mut out = std::io::stdout().lock();

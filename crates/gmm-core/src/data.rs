@@ -112,32 +112,187 @@ impl<'a, T: Scalar> DataView<'a, T> {
             n_features: self.n_features,
         }
     }
+}
 
-    /// Returns the first non-finite value's `(row, column)`, scanning in parallel.
-    pub fn first_non_finite(&self) -> Option<(usize, usize)> {
+/// Row-major data the engine can read: one contiguous [`DataView`], or
+/// [`Shards`] (several views read as their concatenation), or a reference to
+/// either. Every routine of the crate takes `impl Rows`.
+pub trait Rows: Sync {
+    /// Element type (`f64` or `f32`).
+    type Elem: Scalar;
+
+    /// Number of rows.
+    fn n_samples(&self) -> usize;
+
+    /// Number of columns.
+    fn n_features(&self) -> usize;
+
+    /// Row `i` (panics if out of range).
+    fn row(&self, i: usize) -> &[Self::Elem];
+
+    /// Calls `f` on contiguous views that together are rows `lo..hi`, in order.
+    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, Self::Elem>));
+
+    /// The first non-finite value's `(row, column)`, scanning fixed blocks in
+    /// parallel (the lowest index is found whatever the threads).
+    fn first_non_finite(&self) -> Option<(usize, usize)> {
         use rayon::prelude::*;
-        let d = self.n_features;
-        // Fixed-size blocks; `find_first` returns the lowest index whatever the threads.
-        let block = (crate::kernel::BLOCK_ROWS * d).max(1);
-        self.values
-            .par_chunks(block)
-            .enumerate()
-            .find_map_first(|(b, chunk)| {
-                chunk.iter().position(|v| !v.to_f64().is_finite()).map(|p| {
-                    let flat = b * block + p;
-                    (flat / d, flat % d)
-                })
-            })
+        let n = self.n_samples();
+        let d = self.n_features();
+        let block = crate::kernel::BLOCK_ROWS;
+        (0..n.div_ceil(block)).into_par_iter().find_map_first(|b| {
+            let mut found = None;
+            let mut row0 = b * block;
+            self.for_each_piece(b * block, ((b + 1) * block).min(n), &mut |v| {
+                if found.is_none() {
+                    if let Some(p) = v.as_slice().iter().position(|x| !x.to_f64().is_finite()) {
+                        found = Some((row0 + p / d, p % d));
+                    }
+                }
+                row0 += v.n_samples();
+            });
+            found
+        })
+    }
+}
+
+impl<T: Scalar> Rows for DataView<'_, T> {
+    type Elem = T;
+    fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+    #[inline]
+    fn row(&self, i: usize) -> &[T] {
+        DataView::row(self, i)
+    }
+    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, T>)) {
+        f(self.rows(lo, hi))
+    }
+}
+
+impl<R: Rows> Rows for &R {
+    type Elem = R::Elem;
+    fn n_samples(&self) -> usize {
+        (**self).n_samples()
+    }
+    fn n_features(&self) -> usize {
+        (**self).n_features()
+    }
+    #[inline]
+    fn row(&self, i: usize) -> &[R::Elem] {
+        (**self).row(i)
+    }
+    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, R::Elem>)) {
+        (**self).for_each_piece(lo, hi, f)
+    }
+}
+
+/// Several row-major views with the same number of columns, read as their
+/// concatenation (e.g. a directory of memory-mapped `.npy` shards). A fit on
+/// shards is bit-identical to the fit on the concatenated rows: blocks and
+/// chunks are cut by global row index, not by shard.
+///
+/// ```
+/// use gmm_core::{DataView, Shards, Rows};
+/// let (a, b) = ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0]);
+/// let shards = Shards::new(vec![DataView::new(&a, 2, 2).unwrap(), DataView::new(&b, 1, 2).unwrap()]).unwrap();
+/// assert_eq!(shards.n_samples(), 3);
+/// assert_eq!(shards.row(2), &[5.0, 6.0]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Shards<'a, T: Scalar> {
+    parts: Vec<DataView<'a, T>>,
+    /// `starts[i]` is the global index of the first row of part `i`; one extra
+    /// entry holds the total.
+    starts: Vec<usize>,
+    n_features: usize,
+}
+
+impl<'a, T: Scalar> Shards<'a, T> {
+    /// Concatenates `parts` (at least one; all with the same number of columns).
+    pub fn new(parts: Vec<DataView<'a, T>>) -> Result<Self> {
+        let Some(first) = parts.first() else {
+            return Err(ErrorKind::EmptyData.into());
+        };
+        let n_features = first.n_features();
+        let mut starts = Vec::with_capacity(parts.len() + 1);
+        let mut total = 0usize;
+        for (i, p) in parts.iter().enumerate() {
+            if p.n_features() != n_features {
+                return Err(Error::dimension(
+                    format!("columns of shard {i} vs. shard 0"),
+                    n_features,
+                    p.n_features(),
+                ));
+            }
+            starts.push(total);
+            total += p.n_samples();
+        }
+        starts.push(total);
+        Ok(Self {
+            parts,
+            starts,
+            n_features,
+        })
     }
 
-    /// Checks that the data is usable for fitting: rows present and all finite.
-    pub(crate) fn validate(&self) -> Result<()> {
-        if self.n_samples == 0 {
-            return Err(ErrorKind::EmptyData.into());
-        }
-        if let Some((row, column)) = self.first_non_finite() {
-            return Err(Error::new(ErrorKind::NonFiniteData { row, column }));
-        }
-        Ok(())
+    /// The shards.
+    pub fn parts(&self) -> &[DataView<'a, T>] {
+        &self.parts
     }
+
+    fn part_of(&self, i: usize) -> usize {
+        // The last part whose start is <= i (empty parts are skipped over).
+        self.starts[..self.parts.len()].partition_point(|&s| s <= i) - 1
+    }
+}
+
+impl<T: Scalar> Rows for Shards<'_, T> {
+    type Elem = T;
+    fn n_samples(&self) -> usize {
+        self.starts[self.parts.len()]
+    }
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+    #[inline]
+    fn row(&self, i: usize) -> &[T] {
+        assert!(i < self.n_samples(), "row {i} out of range");
+        let p = self.part_of(i);
+        self.parts[p].row(i - self.starts[p])
+    }
+    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, T>)) {
+        assert!(
+            lo <= hi && hi <= self.n_samples(),
+            "row range out of bounds"
+        );
+        if lo == hi {
+            return;
+        }
+        let mut p = self.part_of(lo);
+        let mut at = lo;
+        while at < hi {
+            let (start, end) = (self.starts[p], self.starts[p + 1]);
+            let stop = hi.min(end);
+            if stop > at {
+                f(self.parts[p].rows(at - start, stop - start));
+            }
+            at = stop;
+            p += 1;
+        }
+    }
+}
+
+/// Checks that the data is usable for fitting: rows present and all finite.
+pub(crate) fn validate(data: &impl Rows) -> Result<()> {
+    if data.n_samples() == 0 {
+        return Err(ErrorKind::EmptyData.into());
+    }
+    if let Some((row, column)) = data.first_non_finite() {
+        return Err(Error::new(ErrorKind::NonFiniteData { row, column }));
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::covariance::CovarianceType;
-use crate::data::{DataView, Scalar};
+use crate::data::{Rows, validate};
 use crate::error::{Error, ErrorKind, Result};
 use crate::init;
 use crate::model::{FitInfo, GaussianMixture, m_step_from};
@@ -248,7 +248,7 @@ impl GaussianMixtureParams {
         self.n_components
     }
 
-    fn validate<T: Scalar>(&self, data: &DataView<'_, T>) -> Result<()> {
+    fn validate<D: Rows>(&self, data: &D) -> Result<()> {
         if self.n_components == 0 {
             return Err(Error::invalid("n_components", 0, "at least 1"));
         }
@@ -265,7 +265,7 @@ impl GaussianMixtureParams {
         if self.n_init == 0 {
             return Err(Error::invalid("n_init", 0, "at least 1"));
         }
-        data.validate()?;
+        validate(data)?;
         if data.n_samples() < self.n_components {
             return Err(ErrorKind::TooFewSamples {
                 n_samples: data.n_samples(),
@@ -304,14 +304,17 @@ impl GaussianMixtureParams {
     }
 
     /// Fits the mixture to `data` (`f64` or `f32` rows).
-    pub fn fit<T: Scalar>(&self, data: DataView<'_, T>) -> Result<Fit> {
+    ///
+    /// `data` is any [`Rows`]: a [`crate::DataView`] (by value), or
+    /// [`crate::Shards`] (by reference).
+    pub fn fit<D: Rows>(&self, data: D) -> Result<Fit> {
         self.fit_with_observer(data, &mut NoObserver)
     }
 
     /// Fits, calling `observer` after every iteration (it may stop the fit).
-    pub fn fit_with_observer<T: Scalar>(
+    pub fn fit_with_observer<D: Rows>(
         &self,
-        data: DataView<'_, T>,
+        data: D,
         observer: &mut dyn FitObserver,
     ) -> Result<Fit> {
         self.validate(&data)?;
@@ -328,7 +331,7 @@ impl GaussianMixtureParams {
         for restart in 0..n_init {
             let seed = init::derive_seed(self.seed, restart as u64);
             observer.on_restart(restart, n_init);
-            let (model, run) = self.run(data, seed, restart, n_init, observer)?;
+            let (model, run) = self.run(&data, seed, restart, n_init, observer)?;
             restarts.push(RestartReport {
                 seed,
                 n_iter: run.lower_bounds.len(),
@@ -375,11 +378,7 @@ impl GaussianMixtureParams {
         Ok(Fit { model, report })
     }
 
-    fn initial_model<T: Scalar>(
-        &self,
-        data: DataView<'_, T>,
-        seed: u64,
-    ) -> Result<GaussianMixture> {
+    fn initial_model<D: Rows>(&self, data: &D, seed: u64) -> Result<GaussianMixture> {
         let (k, ct, reg) = (self.n_components, self.covariance_type, self.reg_covar);
         match &self.init {
             Init::Given(m) => Ok(m.clone()),
@@ -396,9 +395,9 @@ impl GaussianMixtureParams {
         }
     }
 
-    fn run<T: Scalar>(
+    fn run<D: Rows>(
         &self,
-        data: DataView<'_, T>,
+        data: &D,
         seed: u64,
         restart: usize,
         n_init: usize,

@@ -16,7 +16,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use crate::covariance::CovarianceType;
-use crate::data::{DataView, Scalar};
+use crate::data::{Rows, Scalar};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kernel::BLOCK_ROWS;
 use crate::model::{GaussianMixture, m_step_from};
@@ -36,7 +36,7 @@ pub(crate) fn derive_seed(seed: u64, stream: u64) -> u64 {
 }
 
 #[inline]
-fn row_f64<T: Scalar>(data: &DataView<'_, T>, i: usize, out: &mut [f64]) {
+fn row_f64<D: Rows>(data: &D, i: usize, out: &mut [f64]) {
     for (o, v) in out.iter_mut().zip(data.row(i)) {
         *o = v.to_f64();
     }
@@ -55,8 +55,8 @@ fn sq_dist<T: Scalar>(x: &[T], c: &[f64]) -> f64 {
 
 /// The model from one-point components at `rows`: means at those rows,
 /// covariances `reg_covar I`, equal weights.
-pub(crate) fn from_rows<T: Scalar>(
-    data: DataView<'_, T>,
+pub(crate) fn from_rows<D: Rows>(
+    data: &D,
     rows: &[usize],
     covariance_type: CovarianceType,
     reg_covar: f64,
@@ -64,7 +64,7 @@ pub(crate) fn from_rows<T: Scalar>(
     let (k, d) = (rows.len(), data.n_features());
     let mut centres = vec![0.0; k * d];
     for (c, &r) in rows.iter().enumerate() {
-        row_f64(&data, r, &mut centres[c * d..(c + 1) * d]);
+        row_f64(data, r, &mut centres[c * d..(c + 1) * d]);
     }
     let mut stats = SufficientStats::zeros(k, d);
     stats.nk.fill(1.0);
@@ -90,8 +90,8 @@ fn singular_at_init(
 
 /// The M-step from responsibilities produced by `fill` (see
 /// [`from_responsibilities`]).
-fn from_assignment<T: Scalar>(
-    data: DataView<'_, T>,
+fn from_assignment<D: Rows>(
+    data: &D,
     k: usize,
     covariance_type: CovarianceType,
     reg_covar: f64,
@@ -105,8 +105,8 @@ fn from_assignment<T: Scalar>(
 }
 
 /// Random responsibilities: each row gets `K` uniform numbers, normalised.
-pub(crate) fn random_responsibilities<T: Scalar>(
-    data: DataView<'_, T>,
+pub(crate) fn random_responsibilities<D: Rows>(
+    data: &D,
     k: usize,
     covariance_type: CovarianceType,
     reg_covar: f64,
@@ -136,11 +136,7 @@ pub(crate) fn random_rows(n: usize, k: usize, seed: u64) -> Vec<usize> {
 
 /// k-means++ seeding (the greedy variant of scikit-learn: `2 + ln K` candidates
 /// per step, keeping the one that lowers the potential most). Returns row indices.
-pub(crate) fn kmeans_plus_plus<T: Scalar>(
-    data: DataView<'_, T>,
-    k: usize,
-    seed: u64,
-) -> Vec<usize> {
+pub(crate) fn kmeans_plus_plus<D: Rows>(data: &D, k: usize, seed: u64) -> Vec<usize> {
     let n = data.n_samples();
     let d = data.n_features();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -149,7 +145,7 @@ pub(crate) fn kmeans_plus_plus<T: Scalar>(
     let first = rng.random_range(0..n);
     chosen.push(first);
     let mut centre = vec![0.0; d];
-    row_f64(&data, first, &mut centre);
+    row_f64(data, first, &mut centre);
     let mut closest = vec![0.0f64; n];
     closest
         .par_chunks_mut(BLOCK_ROWS)
@@ -173,7 +169,7 @@ pub(crate) fn kmeans_plus_plus<T: Scalar>(
             })
             .collect();
         for (t, &id) in ids.iter().enumerate() {
-            row_f64(&data, id, &mut candidates[t * d..(t + 1) * d]);
+            row_f64(data, id, &mut candidates[t * d..(t + 1) * d]);
         }
         // Potential of each candidate: sum_n min(closest_n, |x_n - cand|^2), per block in order.
         let mut pots = vec![0.0; trials];
@@ -261,7 +257,7 @@ fn nearest(x: &[impl Scalar], centres: &[f64], d: usize) -> (usize, f64) {
 /// Lloyd's algorithm from `centres` until the squared centre shift is below
 /// `KMEANS_TOL` times the mean column variance, or `KMEANS_MAX_ITER`.
 /// An empty cluster keeps its centre.
-pub(crate) fn lloyd<T: Scalar>(data: DataView<'_, T>, mut centres: Vec<f64>, k: usize) -> Vec<f64> {
+pub(crate) fn lloyd<D: Rows>(data: &D, mut centres: Vec<f64>, k: usize) -> Vec<f64> {
     let n = data.n_samples();
     let d = data.n_features();
     let tol = KMEANS_TOL * mean_column_variance(data);
@@ -310,7 +306,7 @@ pub(crate) fn lloyd<T: Scalar>(data: DataView<'_, T>, mut centres: Vec<f64>, k: 
     centres
 }
 
-fn mean_column_variance<T: Scalar>(data: DataView<'_, T>) -> f64 {
+fn mean_column_variance<D: Rows>(data: &D) -> f64 {
     let (n, d) = (data.n_samples(), data.n_features());
     let mut sum = vec![0.0; d];
     ordered_blocks(
@@ -347,8 +343,8 @@ fn mean_column_variance<T: Scalar>(data: DataView<'_, T>) -> f64 {
 
 /// k-means initialisation: k-means++ seeding, Lloyd, then the M-step from the
 /// hard assignment of every row to its nearest centre.
-pub(crate) fn kmeans<T: Scalar>(
-    data: DataView<'_, T>,
+pub(crate) fn kmeans<D: Rows>(
+    data: &D,
     k: usize,
     covariance_type: CovarianceType,
     reg_covar: f64,
@@ -358,7 +354,7 @@ pub(crate) fn kmeans<T: Scalar>(
     let seeds = kmeans_plus_plus(data, k, seed);
     let mut centres = vec![0.0; k * d];
     for (c, &r) in seeds.iter().enumerate() {
-        row_f64(&data, r, &mut centres[c * d..(c + 1) * d]);
+        row_f64(data, r, &mut centres[c * d..(c + 1) * d]);
     }
     let centres = lloyd(data, centres, k);
     from_assignment(data, k, covariance_type, reg_covar, |row0, m, resp| {

@@ -27,7 +27,7 @@
 //! operations are never fused or reordered by that, so every instruction set
 //! gives the same bits.
 
-use crate::data::{DataView, Scalar};
+use crate::data::{Rows, Scalar};
 use crate::model::GaussianMixture;
 use crate::stats::SufficientStats;
 
@@ -73,18 +73,23 @@ impl Scratch {
         }
     }
 
-    /// Copies `rows` (at most [`CHUNK_ROWS`]) into the transposed chunk as f64; returns `m`.
+    /// Copies rows `lo..hi` (at most [`CHUNK_ROWS`]) of `data` into the
+    /// transposed chunk as f64; returns `m = hi - lo`.
     #[inline(always)]
-    pub fn load<T: Scalar>(&mut self, rows: DataView<'_, T>) -> usize {
-        let m = rows.n_samples();
-        let d = rows.n_features();
-        debug_assert!(m <= CH);
-        for (i, row) in rows.as_slice().chunks_exact(d).enumerate() {
-            for (a, v) in row.iter().enumerate() {
-                self.xt[a * CH + i] = v.to_f64();
+    pub fn load<D: Rows>(&mut self, data: &D, lo: usize, hi: usize) -> usize {
+        debug_assert!(hi - lo <= CH);
+        let d = data.n_features();
+        let xt = &mut self.xt;
+        let mut i0 = 0;
+        data.for_each_piece(lo, hi, &mut |piece| {
+            for (i, row) in piece.as_slice().chunks_exact(d).enumerate() {
+                for (a, v) in row.iter().enumerate() {
+                    xt[a * CH + i0 + i] = v.to_f64();
+                }
             }
-        }
-        m
+            i0 += piece.n_samples();
+        });
+        hi - lo
     }
 
     /// `ct[a] = xt[a] - mu[a]` for the first `m` rows.

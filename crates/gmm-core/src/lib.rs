@@ -49,7 +49,7 @@ mod stats;
 mod synthetic;
 
 pub use covariance::CovarianceType;
-pub use data::{DataView, Scalar};
+pub use data::{DataView, Rows, Scalar, Shards};
 pub use error::{Error, ErrorKind, Result};
 pub use fit::{
     DEFAULT_SEED, Fit, FitObserver, FitReport, GaussianMixtureParams, Init, IterationProgress,

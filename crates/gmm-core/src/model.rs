@@ -6,7 +6,7 @@ use rand_distr::{Binomial, Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::covariance::{self, CovarianceType};
-use crate::data::{DataView, Scalar};
+use crate::data::{Rows, validate};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kernel::{self, CHUNK_ROWS, Scratch};
 use crate::stats::{SufficientStats, ordered_blocks};
@@ -294,7 +294,7 @@ impl GaussianMixture {
         self.covariance_type.n_covariance_parameters(k, d) + k * d + k - 1
     }
 
-    fn check_data<T: Scalar>(&self, data: &DataView<'_, T>) -> Result<()> {
+    fn check_data<D: Rows>(&self, data: &D) -> Result<()> {
         if data.n_features() != self.n_features {
             return Err(Error::dimension(
                 "number of data columns vs. the model's n_features",
@@ -302,15 +302,15 @@ impl GaussianMixture {
                 data.n_features(),
             ));
         }
-        data.validate()
+        validate(data)
     }
 
     /// Runs `per_chunk(row0, m, scratch)` after computing responsibilities
     /// (in `scratch.lp`) and log-likelihoods (in `scratch.ll`) for every chunk,
     /// in parallel, then concatenates the per-block outputs in order.
-    fn map_rows<T: Scalar, O: Send>(
+    fn map_rows<D: Rows, O: Send>(
         &self,
-        data: DataView<'_, T>,
+        data: &D,
         per_row: impl Fn(&[f64], f64) -> O + Sync,
     ) -> Vec<O> {
         let k = self.n_components;
@@ -324,7 +324,7 @@ impl GaussianMixture {
                 let mut lo = start;
                 while lo < end {
                     let hi = (lo + CHUNK_ROWS).min(end);
-                    let m = s.load(data.rows(lo, hi));
+                    let m = s.load(data, lo, hi);
                     kernel::weighted_log_prob(self, m, &mut s);
                     kernel::normalise_rows(m, k, &mut s);
                     for i in 0..m {
@@ -341,39 +341,39 @@ impl GaussianMixture {
     }
 
     /// `log p(x_n)` for every row (scikit-learn's `score_samples`).
-    pub fn score_samples<T: Scalar>(&self, data: DataView<'_, T>) -> Result<Vec<f64>> {
+    pub fn score_samples<D: Rows>(&self, data: D) -> Result<Vec<f64>> {
         self.check_data(&data)?;
-        Ok(self.map_rows(data, |_, ll| ll))
+        Ok(self.map_rows(&data, |_, ll| ll))
     }
 
     /// Mean log-likelihood per row (scikit-learn's `score`).
-    pub fn score<T: Scalar>(&self, data: DataView<'_, T>) -> Result<f64> {
+    pub fn score<D: Rows>(&self, data: D) -> Result<f64> {
         self.check_data(&data)?;
-        Ok(SufficientStats::compute(self, data)?.mean_log_likelihood())
+        Ok(SufficientStats::compute(self, &data)?.mean_log_likelihood())
     }
 
     /// Responsibilities `p(k | x_n)` (`N x K`, row-major; rows sum to 1).
-    pub fn predict_proba<T: Scalar>(&self, data: DataView<'_, T>) -> Result<Vec<f64>> {
+    pub fn predict_proba<D: Rows>(&self, data: D) -> Result<Vec<f64>> {
         self.check_data(&data)?;
-        Ok(self.map_rows(data, |r, _| r.to_vec()).concat())
+        Ok(self.map_rows(&data, |r, _| r.to_vec()).concat())
     }
 
     /// Most probable component of each row (ties: the lowest index).
-    pub fn predict<T: Scalar>(&self, data: DataView<'_, T>) -> Result<Vec<usize>> {
+    pub fn predict<D: Rows>(&self, data: D) -> Result<Vec<usize>> {
         self.check_data(&data)?;
-        Ok(self.map_rows(data, |r, _| argmax(r)))
+        Ok(self.map_rows(&data, |r, _| argmax(r)))
     }
 
     /// Bayesian information criterion: `-2 N score + n_parameters ln N`.
-    pub fn bic<T: Scalar>(&self, data: DataView<'_, T>) -> Result<f64> {
+    pub fn bic<D: Rows>(&self, data: D) -> Result<f64> {
         let n = data.n_samples() as f64;
-        Ok(-2.0 * self.score(data)? * n + self.n_parameters() as f64 * n.ln())
+        Ok(-2.0 * self.score(&data)? * n + self.n_parameters() as f64 * n.ln())
     }
 
     /// Akaike information criterion: `-2 N score + 2 n_parameters`.
-    pub fn aic<T: Scalar>(&self, data: DataView<'_, T>) -> Result<f64> {
+    pub fn aic<D: Rows>(&self, data: D) -> Result<f64> {
         let n = data.n_samples() as f64;
-        Ok(-2.0 * self.score(data)? * n + 2.0 * self.n_parameters() as f64)
+        Ok(-2.0 * self.score(&data)? * n + 2.0 * self.n_parameters() as f64)
     }
 
     /// Draws `n` rows from the mixture, seeded. Returns the rows (`n x D`,

@@ -36,7 +36,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DataView, Scalar};
+use crate::data::{Rows, validate};
 use crate::error::{Error, Result};
 use crate::kernel::{self, BLOCK_ROWS, CHUNK_ROWS, Scratch};
 use crate::model::GaussianMixture;
@@ -78,7 +78,7 @@ impl SufficientStats {
     ///
     /// One parallel pass over fixed-size blocks; the result is bit-identical
     /// whatever the size of the rayon thread pool.
-    pub fn compute<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) -> Result<Self> {
+    pub fn compute<D: Rows>(model: &GaussianMixture, data: D) -> Result<Self> {
         if data.n_features() != model.n_features() {
             return Err(Error::dimension(
                 "number of data columns vs. the model's n_features",
@@ -86,8 +86,8 @@ impl SufficientStats {
                 data.n_features(),
             ));
         }
-        data.validate()?;
-        Ok(e_step(model, data))
+        validate(&data)?;
+        Ok(e_step(model, &data))
     }
 
     /// Adds `other` (statistics of disjoint rows, against the same model).
@@ -190,7 +190,7 @@ pub(crate) fn ordered_blocks<A: Send>(
 }
 
 /// The fused E-step pass (inputs already validated).
-pub(crate) fn e_step<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) -> SufficientStats {
+pub(crate) fn e_step<D: Rows>(model: &GaussianMixture, data: &D) -> SufficientStats {
     let k = model.n_components();
     let d = model.n_features();
     let mut total = SufficientStats::zeros(k, d);
@@ -224,16 +224,16 @@ pub(crate) fn e_step<T: Scalar>(model: &GaussianMixture, data: DataView<'_, T>) 
 /// compiled for the detected instruction set (AVX2/FMA, AVX-512...), and
 /// everything it calls is `#[inline(always)]`, so the row loops are vectorised
 /// for that set. No operation is fused or reordered: every set gives the same bits.
-struct EStepBlock<'a, 'b, T: Scalar> {
+struct EStepBlock<'a, 'b, D: Rows> {
     model: &'a GaussianMixture,
-    data: DataView<'a, T>,
+    data: &'a D,
     start: usize,
     end: usize,
     stats: &'b mut SufficientStats,
     s: &'b mut Scratch,
 }
 
-impl<T: Scalar> pulp::WithSimd for EStepBlock<'_, '_, T> {
+impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
     type Output = ();
 
     #[inline(always)]
@@ -250,7 +250,7 @@ impl<T: Scalar> pulp::WithSimd for EStepBlock<'_, '_, T> {
         let mut lo = start;
         while lo < end {
             let hi = (lo + CHUNK_ROWS).min(end);
-            let m = s.load(data.rows(lo, hi));
+            let m = s.load(data, lo, hi);
             kernel::weighted_log_prob(model, m, s);
             kernel::normalise_rows(m, k, s);
             stats.sum_log_likelihood += s.ll[..m].iter().sum::<f64>();
@@ -267,8 +267,8 @@ impl<T: Scalar> pulp::WithSimd for EStepBlock<'_, '_, T> {
 /// computes parameters from an initial assignment. `fill(row0, m, resp)` writes
 /// the responsibilities of rows `row0..row0+m` into `resp` (`m x K`). Two
 /// passes: the first finds the weighted means, the second the scatter about them.
-pub(crate) fn from_responsibilities<T: Scalar>(
-    data: DataView<'_, T>,
+pub(crate) fn from_responsibilities<D: Rows>(
+    data: &D,
     k: usize,
     fill: impl Fn(usize, usize, &mut [f64]) + Sync,
 ) -> (SufficientStats, Vec<f64>) {
@@ -286,7 +286,7 @@ pub(crate) fn from_responsibilities<T: Scalar>(
                 let mut lo = start;
                 while lo < end {
                     let hi = (lo + CHUNK_ROWS).min(end);
-                    let m = s.load(data.rows(lo, hi));
+                    let m = s.load(data, lo, hi);
                     fill(lo, m, &mut rows[..m * k]);
                     kernel::responsibilities_from_rows(&rows, m, k, &mut resp);
                     kernel::accumulate(&mut stats, means, &resp, m, &mut s);

@@ -5,6 +5,7 @@
 //! - [`Dataset`]: a NumPy `.npy` file, memory-mapped and read in place
 //!   (little-endian `float64`/`float32`, C order, 1-D or 2-D), or converted
 //!   (big-endian, Fortran order, unaligned, float16, integers, bool);
+//! - [`DataSource`]: a `.npy` file or a directory of `.npy` shards read as one dataset;
 //! - [`write_npy`]: atomic `.npy` output (a temporary file renamed into place);
 //! - [`csv_to_npy`]: numeric CSV to `.npy`, streamed, with errors naming line and column;
 //! - [`save_model`] / [`load_model`]: the model JSON schema, validated on load.
@@ -20,6 +21,7 @@ mod error;
 mod mmap;
 mod model_file;
 mod npy;
+mod source;
 
 pub use atomic::write_atomically;
 pub use csv_import::{CsvOptions, CsvSummary, csv_to_npy};
@@ -29,3 +31,4 @@ pub use npy::{
     Dataset, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, parse_header, write_npy,
     write_view,
 };
+pub use source::{DataSource, SourceRows};

@@ -320,7 +320,7 @@ impl Dataset {
         let meta = file.metadata().map_err(|e| Error::io(e, path))?;
         if meta.is_dir() {
             return Err(Error::unsupported(
-                "this is a directory: give a .npy file (directories of shards are not read yet)",
+                "this is a directory: open directories of shards with DataSource::open",
                 path,
             ));
         }
