@@ -136,6 +136,12 @@ pub(crate) fn random_rows(n: usize, k: usize, seed: u64) -> Vec<usize> {
 
 /// k-means++ seeding (the greedy variant of scikit-learn: `2 + ln K` candidates
 /// per step, keeping the one that lowers the potential most). Returns row indices.
+///
+/// Holds no per-row buffer: the distance of a row to its closest chosen centre
+/// is recomputed when needed (one fused pass per step over the data, plus one
+/// block per drawn candidate), so memory stays independent of the number of
+/// rows. Only per-block sums are kept, and they are summed in row order, so
+/// the draws do not depend on the number of threads.
 pub(crate) fn kmeans_plus_plus<D: Rows>(data: &D, k: usize, seed: u64) -> Vec<usize> {
     let n = data.n_samples();
     let d = data.n_features();
@@ -144,25 +150,37 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(data: &D, k: usize, seed: u64) -> Vec<us
     let mut chosen = Vec::with_capacity(k);
     let first = rng.random_range(0..n);
     chosen.push(first);
-    let mut centre = vec![0.0; d];
-    row_f64(data, first, &mut centre);
-    let mut closest = vec![0.0f64; n];
-    closest
-        .par_chunks_mut(BLOCK_ROWS)
-        .enumerate()
-        .for_each(|(b, out)| {
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = sq_dist(data.row(b * BLOCK_ROWS + i), &centre);
-            }
-        });
-    let mut block_sums = block_sums(&closest);
+    // Centres chosen so far (`c x D`).
+    let mut centres = vec![0.0; d];
+    row_f64(data, first, &mut centres);
+    let closest = |i: usize, centres: &[f64]| -> f64 {
+        let x = data.row(i);
+        centres
+            .chunks_exact(d)
+            .map(|c| sq_dist(x, c))
+            .fold(f64::INFINITY, f64::min)
+    };
+    // Per block: sum of the closest distances, rows in order.
+    let mut block_sums: Vec<f64> = (0..n.div_ceil(BLOCK_ROWS))
+        .into_par_iter()
+        .map(|b| {
+            (b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n))
+                .map(|i| closest(i, &centres))
+                .sum()
+        })
+        .collect();
     let mut candidates = vec![0.0; trials * d];
     while chosen.len() < k {
         let potential: f64 = block_sums.iter().sum();
         let ids: Vec<usize> = (0..trials)
             .map(|_| {
                 if potential > 0.0 {
-                    search_cumulative(&closest, &block_sums, rng.random::<f64>() * potential)
+                    let target = rng.random::<f64>() * potential;
+                    search_cumulative(&block_sums, target, |b| {
+                        (b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n))
+                            .map(|i| closest(i, &centres))
+                            .collect()
+                    })
                 } else {
                     rng.random_range(0..n)
                 }
@@ -171,24 +189,27 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(data: &D, k: usize, seed: u64) -> Vec<us
         for (t, &id) in ids.iter().enumerate() {
             row_f64(data, id, &mut candidates[t * d..(t + 1) * d]);
         }
-        // Potential of each candidate: sum_n min(closest_n, |x_n - cand|^2), per block in order.
+        // Potential of each candidate, per block: sum_n min(closest_n, |x_n - cand|^2).
         let mut pots = vec![0.0; trials];
+        let mut per_block: Vec<Vec<f64>> = Vec::with_capacity(block_sums.len());
         ordered_blocks(
             n,
             |_, start, end| {
                 let mut p = vec![0.0; trials];
                 for i in start..end {
                     let x = data.row(i);
+                    let near = closest(i, &centres);
                     for (t, pt) in p.iter_mut().enumerate() {
-                        *pt += sq_dist(x, &candidates[t * d..(t + 1) * d]).min(closest[i]);
+                        *pt += sq_dist(x, &candidates[t * d..(t + 1) * d]).min(near);
                     }
                 }
                 p
             },
             |p| {
-                for (a, b) in pots.iter_mut().zip(p) {
+                for (a, b) in pots.iter_mut().zip(&p) {
                     *a += b;
                 }
+                per_block.push(p);
             },
         );
         let mut best = 0;
@@ -197,50 +218,47 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(data: &D, k: usize, seed: u64) -> Vec<us
                 best = t;
             }
         }
-        let cand = &candidates[best * d..(best + 1) * d];
-        closest
-            .par_chunks_mut(BLOCK_ROWS)
-            .enumerate()
-            .for_each(|(b, out)| {
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = o.min(sq_dist(data.row(b * BLOCK_ROWS + i), cand));
-                }
-            });
-        block_sums = self::block_sums(&closest);
+        centres.extend_from_slice(&candidates[best * d..(best + 1) * d]);
+        // The new closest distances are the kept candidate's terms above.
+        block_sums = per_block.iter().map(|p| p[best]).collect();
         chosen.push(ids[best]);
     }
     chosen
 }
 
-fn block_sums(v: &[f64]) -> Vec<f64> {
-    v.par_chunks(BLOCK_ROWS).map(|c| c.iter().sum()).collect()
-}
-
-/// The first index whose cumulative weight exceeds `target` (blocks summed in
+/// The first row whose cumulative weight exceeds `target` (blocks summed in
 /// order, then rows within the block); the last positive-weight row if rounding
-/// puts `target` past the end.
-fn search_cumulative(weights: &[f64], block_sums: &[f64], target: f64) -> usize {
+/// puts `target` past the end. `block_weights(b)` recomputes the weights of
+/// block `b`, whose sum (in row order) is `block_sums[b]`.
+fn search_cumulative(
+    block_sums: &[f64],
+    target: f64,
+    block_weights: impl Fn(usize) -> Vec<f64>,
+) -> usize {
     let mut acc = 0.0;
-    let mut last_positive = 0;
+    let mut last_positive_block = None;
     for (b, &bs) in block_sums.iter().enumerate() {
         if bs > 0.0 {
-            let block = &weights[b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(weights.len())];
             if acc + bs > target {
                 let mut inner = acc;
-                for (i, w) in block.iter().enumerate() {
+                for (i, w) in block_weights(b).iter().enumerate() {
                     inner += w;
                     if inner > target && *w > 0.0 {
                         return b * BLOCK_ROWS + i;
                     }
                 }
             }
-            if let Some(i) = block.iter().rposition(|w| *w > 0.0) {
-                last_positive = b * BLOCK_ROWS + i;
-            }
+            last_positive_block = Some(b);
         }
         acc += bs;
     }
-    last_positive
+    match last_positive_block {
+        Some(b) => {
+            let w = block_weights(b);
+            b * BLOCK_ROWS + w.iter().rposition(|w| *w > 0.0).unwrap_or(0)
+        }
+        None => 0,
+    }
 }
 
 fn nearest(x: &[impl Scalar], centres: &[f64], d: usize) -> (usize, f64) {
@@ -375,10 +393,11 @@ mod tests {
         let mut w = vec![0.0; BLOCK_ROWS + 10];
         w[3] = 1.0;
         w[BLOCK_ROWS + 5] = 2.0;
-        let bs = block_sums(&w);
-        assert_eq!(search_cumulative(&w, &bs, 0.5), 3);
-        assert_eq!(search_cumulative(&w, &bs, 1.5), BLOCK_ROWS + 5);
-        assert_eq!(search_cumulative(&w, &bs, 3.0), BLOCK_ROWS + 5);
+        let bs: Vec<f64> = w.chunks(BLOCK_ROWS).map(|c| c.iter().sum()).collect();
+        let blocks = |b: usize| w.chunks(BLOCK_ROWS).nth(b).unwrap().to_vec();
+        assert_eq!(search_cumulative(&bs, 0.5, blocks), 3);
+        assert_eq!(search_cumulative(&bs, 1.5, blocks), BLOCK_ROWS + 5);
+        assert_eq!(search_cumulative(&bs, 3.0, blocks), BLOCK_ROWS + 5);
     }
 
     #[test]
