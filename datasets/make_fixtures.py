@@ -8,13 +8,18 @@ numpy and scikit-learn from the package registry there, and re-runs itself
 inside it. For every dataset it writes:
 
   <name>.npy            the data (float64, C order)
-  <name>.init.json      the fixed initial model (gmm model schema)
+  <name>.init.json      the fixed initial model (gmm model schema), full covariances
   <name>.expected.json  scikit-learn's GaussianMixture fitted from that init
                         with max_iter=50, tol=0, reg_covar=1e-6: weights,
                         means, covariances, precisions_cholesky, lower_bound,
                         lower_bounds (if this scikit-learn records them),
                         n_iter, converged, predict labels, predict_proba,
                         score_samples, score, bic, aic.
+  <name>.<type>.init.json, <name>.<type>.expected.json
+                        the same for covariance types tied, diag and spherical:
+                        the initial covariances are the mean of the full ones
+                        (tied), their diagonals (diag) or the mean of their
+                        diagonals (spherical).
 """
 import json
 import os
@@ -87,17 +92,37 @@ def overlap3d(rng):
     return x, weights, means, covs
 
 
-def model_json(weights, means, covs):
+def covariances_for(cov_type, covs):
+    """The initial covariances of each type, derived from the full ones."""
+    if cov_type == "full":
+        return covs
+    if cov_type == "tied":
+        return covs.mean(axis=0)
+    diag = np.stack([np.diag(c) for c in covs])
+    if cov_type == "diag":
+        return diag
+    return diag.mean(axis=1)
+
+
+def precisions_for(cov_type, cov):
+    if cov_type == "full":
+        return np.linalg.inv(cov)
+    if cov_type == "tied":
+        return np.linalg.inv(cov)
+    return 1.0 / cov
+
+
+def model_json(cov_type, weights, means, cov):
     k, d = means.shape
     return {
         "format": "gmm-model",
         "version": 1,
-        "covariance_type": "full",
+        "covariance_type": cov_type,
         "n_components": int(k),
         "n_features": int(d),
         "weights": weights.tolist(),
         "means": means.tolist(),
-        "covariances": covs.tolist(),
+        "covariances": cov.tolist(),
     }
 
 
@@ -113,47 +138,53 @@ def main():
         x, weights, means, covs = make(rng)
         x = np.ascontiguousarray(x, dtype="<f8")
         np.save(os.path.join(out, name + ".npy"), x)
-        with open(os.path.join(out, name + ".init.json"), "w") as f:
-            json.dump(model_json(weights, means, covs), f, indent=1)
-        precisions = np.linalg.inv(covs)
-        gm = GaussianMixture(
-            n_components=len(weights),
-            covariance_type="full",
-            tol=0.0,
-            reg_covar=1e-6,
-            max_iter=50,
-            n_init=1,
-            weights_init=weights,
-            means_init=means,
-            precisions_init=precisions,
-            random_state=0,
-        )
-        gm.fit(x)
-        expected = {
-            "sklearn_version": sklearn.__version__,
-            "numpy_version": np.__version__,
-            "max_iter": 50,
-            "tol": 0.0,
-            "reg_covar": 1e-6,
-            "n_iter": int(gm.n_iter_),
-            "converged": bool(gm.converged_),
-            "lower_bound": float(gm.lower_bound_),
-            "weights": gm.weights_.tolist(),
-            "means": gm.means_.tolist(),
-            "covariances": gm.covariances_.tolist(),
-            "precisions_cholesky": gm.precisions_cholesky_.tolist(),
-            "labels": gm.predict(x).tolist(),
-            "predict_proba": gm.predict_proba(x).tolist(),
-            "score_samples": gm.score_samples(x).tolist(),
-            "score": float(gm.score(x)),
-            "bic": float(gm.bic(x)),
-            "aic": float(gm.aic(x)),
-        }
-        if hasattr(gm, "lower_bounds_"):
-            expected["lower_bounds"] = [float(v) for v in gm.lower_bounds_]
-        with open(os.path.join(out, name + ".expected.json"), "w") as f:
-            json.dump(expected, f)
-        print(f"{name}: n={len(x)} d={x.shape[1]} k={len(weights)} lower_bound={gm.lower_bound_:.12f}")
+        for cov_type in ["full", "tied", "diag", "spherical"]:
+            stem = name if cov_type == "full" else f"{name}.{cov_type}"
+            cov = covariances_for(cov_type, covs)
+            with open(os.path.join(out, stem + ".init.json"), "w") as f:
+                json.dump(model_json(cov_type, weights, means, cov), f, indent=1)
+            gm = GaussianMixture(
+                n_components=len(weights),
+                covariance_type=cov_type,
+                tol=0.0,
+                reg_covar=1e-6,
+                max_iter=50,
+                n_init=1,
+                weights_init=weights,
+                means_init=means,
+                precisions_init=precisions_for(cov_type, cov),
+                random_state=0,
+            )
+            gm.fit(x)
+            expected = {
+                "sklearn_version": sklearn.__version__,
+                "numpy_version": np.__version__,
+                "covariance_type": cov_type,
+                "max_iter": 50,
+                "tol": 0.0,
+                "reg_covar": 1e-6,
+                "n_iter": int(gm.n_iter_),
+                "converged": bool(gm.converged_),
+                "lower_bound": float(gm.lower_bound_),
+                "weights": gm.weights_.tolist(),
+                "means": gm.means_.tolist(),
+                "covariances": gm.covariances_.tolist(),
+                "precisions_cholesky": gm.precisions_cholesky_.tolist(),
+                "labels": gm.predict(x).tolist(),
+                "predict_proba": gm.predict_proba(x).tolist(),
+                "score_samples": gm.score_samples(x).tolist(),
+                "score": float(gm.score(x)),
+                "bic": float(gm.bic(x)),
+                "aic": float(gm.aic(x)),
+            }
+            if hasattr(gm, "lower_bounds_"):
+                expected["lower_bounds"] = [float(v) for v in gm.lower_bounds_]
+            with open(os.path.join(out, stem + ".expected.json"), "w") as f:
+                json.dump(expected, f)
+            print(
+                f"{stem}: n={len(x)} d={x.shape[1]} k={len(weights)} "
+                f"lower_bound={gm.lower_bound_:.12f}"
+            )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.weights()[f],
             fmt(tm),
             fmt(m.mean(f)),
-            fmt(truth.covariance(c)),
-            fmt(m.covariance(f))
+            fmt(&truth.covariance_matrix(c)),
+            fmt(&m.covariance_matrix(f))
         );
     }
     Ok(())

@@ -207,7 +207,7 @@ fn collapsing_component_is_a_clear_error() {
         .tol(0.0)
         .fit(data)
         .unwrap();
-    assert!((fit.model.covariance(0)[0] - 1e-6).abs() < 1e-9);
+    assert!((fit.model.covariance_matrix(0)[0] - 1e-6).abs() < 1e-9);
 }
 
 #[test]
@@ -255,7 +255,7 @@ fn constant_data_needs_reg_covar() {
                 "{:?}",
                 m.means()
             );
-            assert!((m.covariance(c)[0] - 1e-6).abs() < 1e-12);
+            assert!((m.covariance_matrix(c)[0] - 1e-6).abs() < 1e-12);
         }
     }
 }

@@ -35,10 +35,15 @@ fn assert_fails(out: &Output, code: i32, needle: &str) {
 #[test]
 fn fit_with_init_reproduces_scikit_learn() {
     let dir = tempfile::tempdir().unwrap();
-    for name in FIXTURES {
+    // The covariance type comes from the --init file when --covariance is absent.
+    for (data_name, ct) in FIXTURES
+        .iter()
+        .flat_map(|n| gmm::CovarianceType::ALL.map(|t| (*n, t)))
+    {
+        let name = &stem(data_name, ct);
         let out = dir.path().join(format!("{name}.json"));
         let report = dir.path().join(format!("{name}.report.json"));
-        let data = fixture_path(&format!("{name}.npy"));
+        let data = fixture_path(&format!("{data_name}.npy"));
         let init = fixture_path(&format!("{name}.init.json"));
         let k = load_model(&init).unwrap().n_components().to_string();
         let o = gmm(&[
@@ -95,7 +100,9 @@ fn fit_with_init_reproduces_scikit_learn() {
             assert!(r.get(key).is_some(), "report lacks {key}");
         }
         assert_eq!(r["lower_bounds"].as_array().unwrap().len(), 50);
-        assert_eq!(r["covariance_type"], "full");
+        assert_eq!(r["covariance_type"], ct.as_str());
+        assert_eq!(json["covariance_type"], ct.as_str());
+        assert_eq!(m.covariance_type(), ct);
     }
 }
 

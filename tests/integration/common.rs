@@ -8,6 +8,15 @@ use serde_json::Value;
 
 pub const FIXTURES: [&str; 3] = ["seed2d", "aniso5d", "overlap3d"];
 
+/// The fixture file stem of `name` fitted with `covariance_type`
+/// (`seed2d` for full, `seed2d.diag` for diag...).
+pub fn stem(name: &str, covariance_type: CovarianceType) -> String {
+    match covariance_type {
+        CovarianceType::Full => name.to_string(),
+        other => format!("{name}.{other}"),
+    }
+}
+
 pub fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("datasets/fixtures")

@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 
 use gmm::reference::ReferenceModel;
 use gmm::{
-    BLOCK_ROWS, DataView, GaussianMixture, GaussianMixtureParams, Init, IterationProgress, Preset,
-    SufficientStats,
+    BLOCK_ROWS, CovarianceType, DataView, GaussianMixture, GaussianMixtureParams, Init,
+    IterationProgress, Preset, SufficientStats,
 };
 
 use crate::common::*;
@@ -25,8 +25,16 @@ fn bit_identical_for_1_2_and_4_threads() {
     let n = 4 * BLOCK_ROWS + 1234;
     let (x, d) = problem(3, n);
     let data = DataView::new(&x, n, d).unwrap();
-    for init in [Init::KMeans, Init::Random, Init::KMeansPlusPlus] {
+    for (init, ct) in [
+        (Init::KMeans, CovarianceType::Full),
+        (Init::Random, CovarianceType::Full),
+        (Init::KMeansPlusPlus, CovarianceType::Full),
+        (Init::KMeans, CovarianceType::Tied),
+        (Init::Random, CovarianceType::Diag),
+        (Init::KMeansPlusPlus, CovarianceType::Spherical),
+    ] {
         let params = GaussianMixtureParams::new(4)
+            .covariance_type(ct)
             .init(init)
             .max_iter(15)
             .tol(0.0)
@@ -114,13 +122,15 @@ fn restarts_use_distinct_seeds_and_keep_the_best() {
 /// Invariants on random well-posed problems (seeded loop).
 #[test]
 fn em_invariants_hold_on_random_problems() {
-    for seed in 0..6u64 {
-        let n = 1500 + 500 * seed as usize;
+    for seed in 0..12u64 {
+        let n = 1500 + 500 * (seed as usize % 6);
         let (x, d) = problem(100 + seed, n);
         let data = DataView::new(&x, n, d).unwrap();
         let k = 2 + seed as usize % 4;
         let init = [Init::KMeans, Init::Random, Init::RandomFromData][seed as usize % 3].clone();
+        let ct = CovarianceType::ALL[(seed as usize / 3) % 4];
         let fit = GaussianMixtureParams::new(k)
+            .covariance_type(ct)
             .init(init)
             .max_iter(40)
             .tol(0.0)

@@ -1,6 +1,6 @@
 //! Parity with scikit-learn: fixtures made by datasets/make_fixtures.py.
 
-use gmm::{DataView, GaussianMixtureParams, Init};
+use gmm::{CovarianceType, DataView, GaussianMixtureParams, Init};
 
 use crate::common::*;
 
@@ -10,13 +10,20 @@ use crate::common::*;
 /// 1e-3 in magnitude (near-zero covariances) are compared absolutely at 1e-11.
 #[test]
 fn matches_scikit_learn_after_50_iterations() {
-    for name in FIXTURES {
-        let (x, n, d) = load_data(name);
+    for (data_name, ct) in FIXTURES
+        .iter()
+        .flat_map(|n| CovarianceType::ALL.map(|t| (*n, t)))
+    {
+        let name = &stem(data_name, ct);
+        let (x, n, d) = load_data(data_name);
         let e = load_expected(name);
+        assert_eq!(e["covariance_type"].as_str(), Some(ct.as_str()));
         let init = gmm::io::load_model(&fixture_path(&format!("{name}.init.json"))).unwrap();
+        assert_eq!(init.covariance_type(), ct);
         let k = init.n_components();
         let data = DataView::new(&x, n, d).unwrap();
         let fit = GaussianMixtureParams::new(k)
+            .covariance_type(ct)
             .init(Init::Given(init))
             .max_iter(50)
             .tol(0.0)

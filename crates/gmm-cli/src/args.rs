@@ -47,9 +47,10 @@ pub struct FitArgs {
     /// Number of mixture components K.
     #[arg(long, short = 'k')]
     pub components: usize,
-    /// Covariance structure.
-    #[arg(long, default_value = "full")]
-    pub covariance: String,
+    /// Covariance structure: full, tied, diag or spherical [default: full, or
+    /// the type of the --init model file].
+    #[arg(long)]
+    pub covariance: Option<String>,
     /// Initialisation: kmeans, k-means++, random-from-data, random, or a model
     /// JSON file to start from (weights, means, covariances are enough).
     #[arg(long, default_value = "kmeans")]

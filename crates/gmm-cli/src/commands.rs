@@ -87,8 +87,12 @@ impl FitObserver for Progress {
 }
 
 fn fit(a: FitArgs) -> Result<()> {
-    let covariance: CovarianceType = a.covariance.parse()?;
     let init = parse_init(&a.init)?;
+    let covariance: CovarianceType = match (&a.covariance, &init) {
+        (Some(c), _) => c.parse()?,
+        (None, Init::Given(m)) => m.covariance_type(),
+        (None, _) => CovarianceType::Full,
+    };
     let mut inputs = vec![a.data.as_path()];
     if let Init::Given(_) = init {
         inputs.push(Path::new(&a.init));

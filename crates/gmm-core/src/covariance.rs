@@ -15,24 +15,52 @@ use std::str::FromStr;
 use faer::linalg::solvers::Llt;
 use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
 use faer::{Mat, MatRef, Par, Side};
+use serde::{Deserialize, Serialize};
 
-/// The structure of the component covariances.
+/// The structure of the component covariances (scikit-learn's four types).
 ///
 /// One enum through the whole engine: the kernels dispatch on it instead of
-/// being copied per structure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// being copied per structure. The shapes of a model's `covariances` (and of
+/// its precision factors) follow scikit-learn:
+///
+/// | type | covariances | precision factor |
+/// |---|---|---|
+/// | `Full` | `K x D x D` | upper-triangular `U_k`, `K x D x D` |
+/// | `Tied` | `D x D` (shared) | upper-triangular `U`, `D x D` |
+/// | `Diag` | `K x D` (variances) | `1 / sqrt(variance)`, `K x D` |
+/// | `Spherical` | `K` (one variance each) | `1 / sqrt(variance)`, `K` |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum CovarianceType {
     /// Each component has its own general (symmetric positive definite) covariance.
     #[default]
     Full,
+    /// All components share one general covariance.
+    Tied,
+    /// Each component has its own diagonal covariance.
+    Diag,
+    /// Each component has its own single variance (a multiple of the identity).
+    Spherical,
 }
 
 impl CovarianceType {
-    /// The name used on the command line and in model files (`"full"`).
+    /// The four types, in scikit-learn's order of documentation.
+    pub const ALL: [CovarianceType; 4] = [
+        CovarianceType::Full,
+        CovarianceType::Tied,
+        CovarianceType::Diag,
+        CovarianceType::Spherical,
+    ];
+
+    /// The name used on the command line and in model files (`"full"`,
+    /// `"tied"`, `"diag"`, `"spherical"`).
     pub fn as_str(&self) -> &'static str {
         match self {
             CovarianceType::Full => "full",
+            CovarianceType::Tied => "tied",
+            CovarianceType::Diag => "diag",
+            CovarianceType::Spherical => "spherical",
         }
     }
 
@@ -41,6 +69,41 @@ impl CovarianceType {
     pub fn n_covariance_parameters(&self, k: usize, d: usize) -> usize {
         match self {
             CovarianceType::Full => k * d * (d + 1) / 2,
+            CovarianceType::Tied => d * (d + 1) / 2,
+            CovarianceType::Diag => k * d,
+            CovarianceType::Spherical => k,
+        }
+    }
+
+    /// Number of values of a model's `covariances` (and precision factors):
+    /// `K D D`, `D D`, `K D` or `K`.
+    pub fn covariances_len(&self, k: usize, d: usize) -> usize {
+        match self {
+            CovarianceType::Full => k * d * d,
+            CovarianceType::Tied => d * d,
+            CovarianceType::Diag => k * d,
+            CovarianceType::Spherical => k,
+        }
+    }
+
+    /// Number of values of the centred scatter in the sufficient statistics:
+    /// full matrices per component (`K D D`), one pooled matrix (`D D`) for
+    /// tied, diagonals per component (`K D`) for diag and spherical.
+    pub fn scatter_len(&self, k: usize, d: usize) -> usize {
+        match self {
+            CovarianceType::Full => k * d * d,
+            CovarianceType::Tied => d * d,
+            CovarianceType::Diag | CovarianceType::Spherical => k * d,
+        }
+    }
+
+    /// The shape of `covariances` in words, for error messages.
+    pub(crate) fn shape_words(&self) -> &'static str {
+        match self {
+            CovarianceType::Full => "K * D * D",
+            CovarianceType::Tied => "D * D",
+            CovarianceType::Diag => "K * D",
+            CovarianceType::Spherical => "K",
         }
     }
 }
@@ -56,17 +119,93 @@ impl FromStr for CovarianceType {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "full" => Ok(CovarianceType::Full),
-            "diag" | "spherical" | "tied" => Err(crate::ErrorKind::Unsupported {
-                what: format!(
-                    "covariance type '{s}' is not implemented yet in this version: use 'full'"
-                ),
-            }
-            .into()),
+            "tied" => Ok(CovarianceType::Tied),
+            "diag" => Ok(CovarianceType::Diag),
+            "spherical" => Ok(CovarianceType::Spherical),
             other => Err(crate::Error::invalid(
                 "covariance_type",
                 format!("'{other}'"),
-                "one of full, diag, spherical, tied",
+                "one of full, tied, diag, spherical",
             )),
+        }
+    }
+}
+
+/// Precision factors and `log det` of the precision factor of every component
+/// for covariances shaped as `covariance_type` says (see [`CovarianceType`]).
+/// `Err(component)` names the first covariance that is not positive definite
+/// (component 0 for the shared tied covariance).
+pub(crate) fn precisions(
+    covariance_type: CovarianceType,
+    covariances: &[f64],
+    k: usize,
+    d: usize,
+) -> Result<(Vec<f64>, Vec<f64>), usize> {
+    let mut prec = vec![0.0; covariance_type.covariances_len(k, d)];
+    let mut log_det = vec![0.0; k];
+    let inv_sqrt = |v: f64| -> Option<f64> {
+        let p = 1.0 / v.sqrt();
+        (v > 0.0 && p.is_finite() && p > 0.0).then_some(p)
+    };
+    match covariance_type {
+        CovarianceType::Full => {
+            let dd = d * d;
+            for c in 0..k {
+                log_det[c] = precision_cholesky_into(
+                    &covariances[c * dd..(c + 1) * dd],
+                    d,
+                    &mut prec[c * dd..(c + 1) * dd],
+                )
+                .ok_or(c)?;
+            }
+        }
+        CovarianceType::Tied => {
+            let ld = precision_cholesky_into(covariances, d, &mut prec).ok_or(0usize)?;
+            log_det.fill(ld);
+        }
+        CovarianceType::Diag => {
+            for c in 0..k {
+                let mut ld = 0.0;
+                for j in 0..d {
+                    let p = inv_sqrt(covariances[c * d + j]).ok_or(c)?;
+                    prec[c * d + j] = p;
+                    ld += p.ln();
+                }
+                log_det[c] = ld;
+            }
+        }
+        CovarianceType::Spherical => {
+            for c in 0..k {
+                let p = inv_sqrt(covariances[c]).ok_or(c)?;
+                prec[c] = p;
+                log_det[c] = d as f64 * p.ln();
+            }
+        }
+    }
+    Ok((prec, log_det))
+}
+
+/// The dense `d x d` covariance of component `c` (row-major) from covariances
+/// shaped as `covariance_type` says.
+pub(crate) fn dense_covariance(
+    covariance_type: CovarianceType,
+    covariances: &[f64],
+    c: usize,
+    d: usize,
+) -> Vec<f64> {
+    match covariance_type {
+        CovarianceType::Full => covariances[c * d * d..(c + 1) * d * d].to_vec(),
+        CovarianceType::Tied => covariances.to_vec(),
+        CovarianceType::Diag | CovarianceType::Spherical => {
+            let mut out = vec![0.0; d * d];
+            for j in 0..d {
+                out[j * d + j] = if covariance_type == CovarianceType::Diag {
+                    covariances[c * d + j]
+                } else {
+                    covariances[c]
+                };
+            }
+            out
         }
     }
 }
@@ -176,6 +315,9 @@ mod tests {
             "full".parse::<CovarianceType>().unwrap(),
             CovarianceType::Full
         );
+        for t in CovarianceType::ALL {
+            assert_eq!(t.as_str().parse::<CovarianceType>().unwrap(), t);
+        }
         assert!("diagonal".parse::<CovarianceType>().is_err());
     }
 }

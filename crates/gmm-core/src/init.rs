@@ -66,7 +66,7 @@ pub(crate) fn from_rows<D: Rows>(
     for (c, &r) in rows.iter().enumerate() {
         row_f64(data, r, &mut centres[c * d..(c + 1) * d]);
     }
-    let mut stats = SufficientStats::zeros(k, d);
+    let mut stats = SufficientStats::zeros(covariance_type, k, d);
     stats.nk.fill(1.0);
     stats.n_samples = k as f64;
     singular_at_init(
@@ -97,7 +97,7 @@ fn from_assignment<D: Rows>(
     reg_covar: f64,
     fill: impl Fn(usize, usize, &mut [f64]) + Sync,
 ) -> Result<GaussianMixture> {
-    let (stats, centres) = from_responsibilities(data, k, fill);
+    let (stats, centres) = from_responsibilities(data, covariance_type, k, fill);
     singular_at_init(
         m_step_from(covariance_type, &centres, &stats, reg_covar),
         reg_covar,

@@ -27,6 +27,7 @@
 //! operations are never fused or reordered by that, so every instruction set
 //! gives the same bits.
 
+use crate::covariance::CovarianceType;
 use crate::data::{Rows, Scalar};
 use crate::model::GaussianMixture;
 use crate::stats::SufficientStats;
@@ -146,38 +147,64 @@ fn sum(a: &[f64]) -> f64 {
 /// Fills `s.lp[k * CHUNK_ROWS + i] = log w_k + log N(x_i | mu_k, Sigma_k)` for
 /// the `m` rows loaded in `s`.
 ///
-/// The whitening `y = (x - mu_k) U_k` uses only the upper triangle of `U_k`:
-/// `D (D + 1) / 2` multiply-adds per row, each column of `Y` accumulated over
-/// the `m` rows at once.
+/// Full and tied: the whitening `y = (x - mu_k) U_k` uses only the upper
+/// triangle of `U_k` (shared by all components when tied): `D (D + 1) / 2`
+/// multiply-adds per row, each column of `Y` accumulated over the `m` rows at
+/// once. Diag and spherical: `y_j = (x_j - mu_kj) p_kj`, `D` multiplies per row.
 #[inline(always)]
 pub(crate) fn weighted_log_prob(model: &GaussianMixture, m: usize, s: &mut Scratch) {
     let k_total = model.n_components();
     let d = model.n_features();
     let const_term = d as f64 * LN_2PI;
+    let ct = model.covariance_type();
+    let prec = model.precisions_cholesky();
     for k in 0..k_total {
-        s.centre(model.mean(k), m);
-        let u = model.precision_cholesky(k);
-        let sq = &mut s.acc[..m];
-        sq.fill(0.0);
-        let y = &mut s.tmp[..m];
-        for b in 0..d {
-            // y = sum_{a <= b} C[:, a] U[a, b]
-            let u0 = u[b];
-            for (o, c) in y.iter_mut().zip(&s.ct[..m]) {
-                *o = c * u0;
-            }
-            for a in 1..=b {
-                let uab = u[a * d + b];
-                for (o, c) in y.iter_mut().zip(&s.ct[a * CH..a * CH + m]) {
-                    *o += c * uab;
+        match ct {
+            CovarianceType::Full | CovarianceType::Tied => {
+                s.centre(model.mean(k), m);
+                let u = if ct == CovarianceType::Full {
+                    &prec[k * d * d..(k + 1) * d * d]
+                } else {
+                    prec
+                };
+                let sq = &mut s.acc[..m];
+                sq.fill(0.0);
+                let y = &mut s.tmp[..m];
+                for b in 0..d {
+                    // y = sum_{a <= b} C[:, a] U[a, b]
+                    let u0 = u[b];
+                    for (o, c) in y.iter_mut().zip(&s.ct[..m]) {
+                        *o = c * u0;
+                    }
+                    for a in 1..=b {
+                        let uab = u[a * d + b];
+                        for (o, c) in y.iter_mut().zip(&s.ct[a * CH..a * CH + m]) {
+                            *o += c * uab;
+                        }
+                    }
+                    for (q, v) in sq.iter_mut().zip(y.iter()) {
+                        *q += v * v;
+                    }
                 }
             }
-            for (q, v) in sq.iter_mut().zip(y.iter()) {
-                *q += v * v;
+            CovarianceType::Diag | CovarianceType::Spherical => {
+                let sq = &mut s.acc[..m];
+                sq.fill(0.0);
+                for (a, &mua) in model.mean(k).iter().enumerate() {
+                    let p = if ct == CovarianceType::Diag {
+                        prec[k * d + a]
+                    } else {
+                        prec[k]
+                    };
+                    for (q, x) in sq.iter_mut().zip(&s.xt[a * CH..a * CH + m]) {
+                        let y = (x - mua) * p;
+                        *q += y * y;
+                    }
+                }
             }
         }
         let offset = model.log_weights[k] + model.log_det_precision_cholesky[k];
-        for (o, q) in s.lp[k * CH..k * CH + m].iter_mut().zip(sq.iter()) {
+        for (o, q) in s.lp[k * CH..k * CH + m].iter_mut().zip(s.acc[..m].iter()) {
             *o = offset - 0.5 * (const_term + q);
         }
     }
@@ -252,8 +279,10 @@ pub(crate) fn responsibilities_from_rows(rows: &[f64], m: usize, k: usize, out: 
 /// with responsibilities `resp` (component-major, `resp[k * CHUNK_ROWS + i]`)
 /// for the `m` rows loaded in `s`.
 ///
-/// Only the lower triangle of each scatter matrix is accumulated;
-/// `SufficientStats::mirror` fills the upper triangle once a pass is complete.
+/// The scatter kept depends on the covariance type: the lower triangle of each
+/// component's matrix (full), of their sum (tied), or the diagonals (diag and
+/// spherical). `SufficientStats::mirror` fills upper triangles once a pass is
+/// complete.
 #[inline(always)]
 pub(crate) fn accumulate(
     stats: &mut SufficientStats,
@@ -264,21 +293,33 @@ pub(crate) fn accumulate(
 ) {
     let k_total = stats.n_components();
     let d = stats.n_features();
+    let ct = stats.covariance_type();
     for k in 0..k_total {
         let r = &resp[k * CH..k * CH + m];
         stats.nk[k] += sum(r);
         s.centre(&means[k * d..(k + 1) * d], m);
-        let sk = &mut stats.s[k * d..(k + 1) * d];
-        let sc = &mut stats.scatter[k * d * d..(k + 1) * d * d];
         let w = &mut s.tmp[..m];
         for a in 0..d {
             let ca = &s.ct[a * CH..a * CH + m];
             for ((o, ri), c) in w.iter_mut().zip(r).zip(ca) {
                 *o = ri * c;
             }
-            sk[a] += sum(w);
-            for b in 0..=a {
-                sc[a * d + b] += dot(w, &s.ct[b * CH..b * CH + m]);
+            stats.s[k * d + a] += sum(w);
+            match ct {
+                CovarianceType::Full | CovarianceType::Tied => {
+                    let base = if ct == CovarianceType::Full {
+                        k * d * d
+                    } else {
+                        0
+                    };
+                    let sc = &mut stats.scatter[base..base + d * d];
+                    for b in 0..=a {
+                        sc[a * d + b] += dot(w, &s.ct[b * CH..b * CH + m]);
+                    }
+                }
+                CovarianceType::Diag | CovarianceType::Spherical => {
+                    stats.scatter[k * d + a] += dot(w, ca);
+                }
             }
         }
     }

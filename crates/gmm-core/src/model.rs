@@ -86,12 +86,13 @@ impl GaussianMixture {
                 means.len(),
             ));
         }
-        let expected_cov = match covariance_type {
-            CovarianceType::Full => k * d * d,
-        };
+        let expected_cov = covariance_type.covariances_len(k, d);
         if covariances.len() != expected_cov {
             return Err(Error::dimension(
-                "number of covariance values (K * D * D)",
+                format!(
+                    "number of covariance values ({}) for covariance type '{covariance_type}'",
+                    covariance_type.shape_words()
+                ),
                 expected_cov,
                 covariances.len(),
             ));
@@ -109,12 +110,21 @@ impl GaussianMixture {
                 }
                 .into());
             }
-            if covariances[c * d * d..(c + 1) * d * d]
-                .iter()
-                .any(|v| !v.is_finite())
-            {
+        }
+        let per = expected_cov
+            / if covariance_type == CovarianceType::Tied {
+                1
+            } else {
+                k
+            };
+        for (c, cov) in covariances.chunks_exact(per).enumerate() {
+            if cov.iter().any(|v| !v.is_finite()) {
                 return Err(ErrorKind::NonFiniteParameter {
-                    what: format!("the covariances of component {c}"),
+                    what: if covariance_type == CovarianceType::Tied {
+                        "the tied covariance".to_string()
+                    } else {
+                        format!("the covariances of component {c}")
+                    },
                 }
                 .into());
             }
@@ -132,9 +142,11 @@ impl GaussianMixture {
             }
             .into());
         }
-        for c in 0..k {
-            if !covariance::is_symmetric(&covariances[c * d * d..(c + 1) * d * d], d) {
-                return Err(ErrorKind::NotPositiveDefinite { component: c }.into());
+        if matches!(covariance_type, CovarianceType::Full | CovarianceType::Tied) {
+            for (c, cov) in covariances.chunks_exact(d * d).enumerate() {
+                if !covariance::is_symmetric(cov, d) {
+                    return Err(ErrorKind::NotPositiveDefinite { component: c }.into());
+                }
             }
         }
         let weights = weights.iter().map(|w| w / sum).collect();
@@ -152,16 +164,8 @@ impl GaussianMixture {
         means: Vec<f64>,
         covariances: Vec<f64>,
     ) -> std::result::Result<Self, usize> {
-        let mut precisions_cholesky = vec![0.0; k * d * d];
-        let mut log_det = vec![0.0; k];
-        for c in 0..k {
-            log_det[c] = covariance::precision_cholesky_into(
-                &covariances[c * d * d..(c + 1) * d * d],
-                d,
-                &mut precisions_cholesky[c * d * d..(c + 1) * d * d],
-            )
-            .ok_or(c)?;
-        }
+        let (precisions_cholesky, log_det) =
+            covariance::precisions(covariance_type, &covariances, k, d)?;
         Ok(Self {
             covariance_type,
             n_components: k,
@@ -256,30 +260,27 @@ impl GaussianMixture {
         &self.means[k * self.n_features..(k + 1) * self.n_features]
     }
 
-    /// Covariances (`K x D x D`, row-major, for [`CovarianceType::Full`]).
+    /// Covariances, shaped as scikit-learn's `covariances_` for the
+    /// covariance type (row-major): full `K x D x D`, tied `D x D`, diag
+    /// `K x D`, spherical `K`.
     pub fn covariances(&self) -> &[f64] {
         &self.covariances
     }
 
-    /// Covariance of component `k` (`D x D`, row-major).
+    /// The dense covariance matrix of component `k` (`D x D`, row-major),
+    /// whatever the covariance type.
     #[track_caller]
-    pub fn covariance(&self, k: usize) -> &[f64] {
-        let dd = self.n_features * self.n_features;
-        &self.covariances[k * dd..(k + 1) * dd]
+    pub fn covariance_matrix(&self, k: usize) -> Vec<f64> {
+        assert!(k < self.n_components, "component {k} out of range");
+        covariance::dense_covariance(self.covariance_type, &self.covariances, k, self.n_features)
     }
 
-    /// Upper-triangular precision Cholesky factors `U_k` with
-    /// `Sigma_k^{-1} = U_k U_k^T` (`K x D x D`, row-major; scikit-learn's
-    /// `precisions_cholesky_`).
+    /// Precision Cholesky factors, shaped as scikit-learn's
+    /// `precisions_cholesky_`: upper-triangular `U_k` with
+    /// `Sigma_k^{-1} = U_k U_k^T` for full (`K x D x D`) and tied (`D x D`),
+    /// `1 / sqrt(variance)` for diag (`K x D`) and spherical (`K`).
     pub fn precisions_cholesky(&self) -> &[f64] {
         &self.precisions_cholesky
-    }
-
-    /// Precision Cholesky factor of component `k` (`D x D`, row-major).
-    #[track_caller]
-    pub fn precision_cholesky(&self, k: usize) -> &[f64] {
-        let dd = self.n_features * self.n_features;
-        &self.precisions_cholesky[k * dd..(k + 1) * dd]
     }
 
     /// How the model was fitted, if it came from a fit.
@@ -406,7 +407,7 @@ impl GaussianMixture {
         let mut labels = Vec::with_capacity(n);
         let mut z = vec![0.0; d];
         for c in 0..k {
-            let l = covariance::cholesky_lower(self.covariance(c), d)
+            let l = covariance::cholesky_lower(&self.covariance_matrix(c), d)
                 .expect("a model's covariances are positive definite");
             let mu = self.mean(c);
             for _ in 0..counts[c] {
@@ -443,12 +444,13 @@ pub(crate) fn m_step_from(
     reg_covar: f64,
 ) -> std::result::Result<GaussianMixture, usize> {
     let (k, d) = (stats.n_components(), stats.n_features());
+    debug_assert_eq!(stats.covariance_type(), covariance_type);
     let nk_reg: Vec<f64> = stats.nk.iter().map(|n| n + NK_EPS).collect();
     let total: f64 = nk_reg.iter().sum();
     let weights: Vec<f64> = nk_reg.iter().map(|n| n / total).collect();
     let mut means = vec![0.0; k * d];
-    let mut covariances = vec![0.0; k * d * d];
-    let mut e = vec![0.0; d];
+    // e_k = mu_k' - mu_k, the shift of each mean (K x D).
+    let mut shift = vec![0.0; k * d];
     for c in 0..k {
         let (n_raw, n) = (stats.nk[c], nk_reg[c]);
         let s = &stats.s[c * d..(c + 1) * d];
@@ -456,17 +458,62 @@ pub(crate) fn m_step_from(
             let mu = centres[c * d + j];
             let new = (s[j] + n_raw * mu) / n;
             means[c * d + j] = new;
-            e[j] = new - mu;
+            shift[c * d + j] = new - mu;
         }
-        let sc = &stats.scatter[c * d * d..(c + 1) * d * d];
-        let cov = &mut covariances[c * d * d..(c + 1) * d * d];
-        for i in 0..d {
-            for j in 0..=i {
-                let v = (sc[i * d + j] - s[i] * e[j] - e[i] * s[j] + n_raw * e[i] * e[j]) / n;
-                cov[i * d + j] = v;
-                cov[j * d + i] = v;
+    }
+    // sum_n r_nk (x_n - mu_k')(x_n - mu_k')^T entry (i, j) from the statistics
+    // centred on mu_k: S_k - s_k e_k^T - e_k s_k^T + N_k e_k e_k^T.
+    let recentred = |c: usize, sc_ij: f64, i: usize, j: usize| -> f64 {
+        let s = &stats.s[c * d..(c + 1) * d];
+        let e = &shift[c * d..(c + 1) * d];
+        sc_ij - s[i] * e[j] - e[i] * s[j] + stats.nk[c] * e[i] * e[j]
+    };
+    let mut covariances = vec![0.0; covariance_type.covariances_len(k, d)];
+    match covariance_type {
+        CovarianceType::Full => {
+            for c in 0..k {
+                let sc = &stats.scatter[c * d * d..(c + 1) * d * d];
+                let cov = &mut covariances[c * d * d..(c + 1) * d * d];
+                for i in 0..d {
+                    for j in 0..=i {
+                        let v = recentred(c, sc[i * d + j], i, j) / nk_reg[c];
+                        cov[i * d + j] = v;
+                        cov[j * d + i] = v;
+                    }
+                    cov[i * d + i] += reg_covar;
+                }
             }
-            cov[i * d + i] += reg_covar;
+        }
+        CovarianceType::Tied => {
+            // The pooled scatter about the new means, over the summed n_k.
+            let sc = &stats.scatter;
+            for i in 0..d {
+                for j in 0..=i {
+                    let mut v = sc[i * d + j];
+                    for c in 0..k {
+                        v = recentred(c, v, i, j);
+                    }
+                    let v = v / total;
+                    covariances[i * d + j] = v;
+                    covariances[j * d + i] = v;
+                }
+                covariances[i * d + i] += reg_covar;
+            }
+        }
+        CovarianceType::Diag | CovarianceType::Spherical => {
+            for c in 0..k {
+                let mut sum = 0.0;
+                for j in 0..d {
+                    let v = recentred(c, stats.scatter[c * d + j], j, j) / nk_reg[c] + reg_covar;
+                    if covariance_type == CovarianceType::Diag {
+                        covariances[c * d + j] = v;
+                    }
+                    sum += v;
+                }
+                if covariance_type == CovarianceType::Spherical {
+                    covariances[c] = sum / d as f64;
+                }
+            }
         }
     }
     GaussianMixture::assemble(covariance_type, k, d, weights, means, covariances)

@@ -35,7 +35,8 @@ pub struct ReferenceModel {
     pub weights: Vec<f64>,
     /// Means (`K x D`).
     pub means: Vec<f64>,
-    /// Full covariances (`K x D x D`).
+    /// Full covariances (`K x D x D`; the reference always fits full
+    /// covariances, a model of another type is converted to dense matrices).
     pub covariances: Vec<f64>,
 }
 
@@ -46,7 +47,9 @@ impl From<&GaussianMixture> for ReferenceModel {
             n_features: m.n_features(),
             weights: m.weights().to_vec(),
             means: m.means().to_vec(),
-            covariances: m.covariances().to_vec(),
+            covariances: (0..m.n_components())
+                .flat_map(|c| m.covariance_matrix(c))
+                .collect(),
         }
     }
 }

@@ -9,6 +9,9 @@
 //! L   = sum_n log p(x_n)                            (log-likelihood)
 //! ```
 //!
+//! What is kept of `S_k` depends on the covariance type: the matrices of every
+//! component (full), their sum (tied), or their diagonals (diag, spherical).
+//!
 //! Centring on the current means keeps the one-pass covariance as accurate as
 //! a two-pass one. Statistics of disjoint shards computed against the same
 //! model add up ([`SufficientStats::merge`]); [`GaussianMixture::m_step`]
@@ -36,6 +39,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::covariance::CovarianceType;
 use crate::data::{Rows, validate};
 use crate::error::{Error, Result};
 use crate::kernel::{self, BLOCK_ROWS, CHUNK_ROWS, Scratch};
@@ -51,6 +55,7 @@ const GROUP_BLOCKS: usize = 64;
 /// computed elsewhere can be shipped and merged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SufficientStats {
+    covariance_type: CovarianceType,
     n_components: usize,
     n_features: usize,
     pub(crate) nk: Vec<f64>,
@@ -62,13 +67,14 @@ pub struct SufficientStats {
 
 impl SufficientStats {
     /// All-zero statistics for `k` components in `d` dimensions.
-    pub fn zeros(k: usize, d: usize) -> Self {
+    pub fn zeros(covariance_type: CovarianceType, k: usize, d: usize) -> Self {
         Self {
+            covariance_type,
             n_components: k,
             n_features: d,
             nk: vec![0.0; k],
             s: vec![0.0; k * d],
-            scatter: vec![0.0; k * d * d],
+            scatter: vec![0.0; covariance_type.scatter_len(k, d)],
             sum_log_likelihood: 0.0,
             n_samples: 0.0,
         }
@@ -99,6 +105,13 @@ impl SufficientStats {
                 other.n_components * other.n_features,
             ));
         }
+        if other.covariance_type != self.covariance_type {
+            return Err(Error::invalid(
+                "covariance type of the statistics to merge",
+                other.covariance_type,
+                "the type of these statistics",
+            ));
+        }
         add(&mut self.nk, &other.nk);
         add(&mut self.s, &other.s);
         add(&mut self.scatter, &other.scatter);
@@ -110,6 +123,12 @@ impl SufficientStats {
     /// Copies the lower triangle of each scatter matrix onto the upper one
     /// (the kernels accumulate the lower triangle only).
     pub(crate) fn mirror(&mut self) {
+        if !matches!(
+            self.covariance_type,
+            CovarianceType::Full | CovarianceType::Tied
+        ) {
+            return;
+        }
         let d = self.n_features;
         for sc in self.scatter.chunks_exact_mut(d * d) {
             for a in 0..d {
@@ -118,6 +137,11 @@ impl SufficientStats {
                 }
             }
         }
+    }
+
+    /// The covariance type the statistics are kept for.
+    pub fn covariance_type(&self) -> CovarianceType {
+        self.covariance_type
     }
 
     /// Number of components `K`.
@@ -140,8 +164,9 @@ impl SufficientStats {
         &self.s
     }
 
-    /// `S_k`, the responsibility-weighted scatter matrices about `mu_k`
-    /// (`K x D x D`, row-major).
+    /// `S_k`, the responsibility-weighted scatter matrices about `mu_k`,
+    /// row-major: `K x D x D` (full), their sum `D x D` (tied), or their
+    /// diagonals `K x D` (diag, spherical).
     pub fn centred_scatter(&self) -> &[f64] {
         &self.scatter
     }
@@ -193,11 +218,12 @@ pub(crate) fn ordered_blocks<A: Send>(
 pub(crate) fn e_step<D: Rows>(model: &GaussianMixture, data: &D) -> SufficientStats {
     let k = model.n_components();
     let d = model.n_features();
-    let mut total = SufficientStats::zeros(k, d);
+    let ct = model.covariance_type();
+    let mut total = SufficientStats::zeros(ct, k, d);
     ordered_blocks(
         data.n_samples(),
         |_, start, end| {
-            let mut stats = SufficientStats::zeros(k, d);
+            let mut stats = SufficientStats::zeros(ct, k, d);
             let mut s = Scratch::new(k, d);
             pulp::Arch::new().dispatch(EStepBlock {
                 model,
@@ -269,17 +295,18 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
 /// passes: the first finds the weighted means, the second the scatter about them.
 pub(crate) fn from_responsibilities<D: Rows>(
     data: &D,
+    covariance_type: CovarianceType,
     k: usize,
     fill: impl Fn(usize, usize, &mut [f64]) + Sync,
 ) -> (SufficientStats, Vec<f64>) {
     let d = data.n_features();
     let zero_means = vec![0.0; k * d];
     let pass = |means: &[f64]| {
-        let mut total = SufficientStats::zeros(k, d);
+        let mut total = SufficientStats::zeros(covariance_type, k, d);
         ordered_blocks(
             data.n_samples(),
             |_, start, end| {
-                let mut stats = SufficientStats::zeros(k, d);
+                let mut stats = SufficientStats::zeros(covariance_type, k, d);
                 let mut s = Scratch::new(k, d);
                 let mut rows = vec![0.0; CHUNK_ROWS * k];
                 let mut resp = vec![0.0; CHUNK_ROWS * k];

@@ -121,7 +121,7 @@ impl Preset {
         let truth = self.truth(seed);
         let k = truth.n_components();
         let factors: Vec<Vec<f64>> = (0..k)
-            .map(|c| cholesky_lower(truth.covariance(c), d).expect("positive definite"))
+            .map(|c| cholesky_lower(&truth.covariance_matrix(c), d).expect("positive definite"))
             .collect();
         let mut cumulative = Vec::with_capacity(k);
         let mut acc = 0.0;

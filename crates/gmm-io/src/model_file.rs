@@ -3,7 +3,8 @@
 //! ```text
 //! {"format": "gmm-model", "version": 1, "covariance_type": "full",
 //!  "n_components": K, "n_features": D,
-//!  "weights": [K], "means": [[D] x K], "covariances": [[[D x D]] x K],
+//!  "weights": [K], "means": [[D] x K],
+//!  "covariances": full [[[D x D]] x K] | diag [[D] x K] | spherical [K] | tied [[D x D]],
 //!  "converged": true, "n_iter": 12, "lower_bound": -4.47}
 //! ```
 //!
@@ -34,7 +35,7 @@ struct ModelOut<'a> {
     n_features: usize,
     weights: &'a [f64],
     means: Vec<&'a [f64]>,
-    covariances: Vec<Vec<&'a [f64]>>,
+    covariances: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     converged: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,9 +75,7 @@ pub fn model_to_json(model: &GaussianMixture) -> String {
         n_features: d,
         weights: model.weights(),
         means: (0..k).map(|c| model.mean(c)).collect(),
-        covariances: (0..k)
-            .map(|c| model.covariance(c).chunks_exact(d).collect())
-            .collect(),
+        covariances: covariances_to_json(model),
         converged: info.map(|i| i.converged),
         n_iter: info.map(|i| i.n_iter),
         lower_bound: info.map(|i| i.lower_bound).filter(|v| v.is_finite()),
@@ -169,11 +168,7 @@ fn model_from_json(text: &str) -> std::result::Result<GaussianMixture, Fault> {
             row.len()
         )));
     }
-    let covariances = match covariance_type {
-        CovarianceType::Full => full_covariances(&m.covariances, k, d)?,
-        #[allow(unreachable_patterns)]
-        other => return Err(schema(format!("covariance type '{other}' cannot be read"))),
-    };
+    let covariances = covariances_from_json(&m.covariances, covariance_type, k, d)?;
     GaussianMixture::from_parameters(
         covariance_type,
         k,
@@ -185,32 +180,60 @@ fn model_from_json(text: &str) -> std::result::Result<GaussianMixture, Fault> {
     .map_err(Fault::Core)
 }
 
-fn full_covariances(v: &Value, k: usize, d: usize) -> std::result::Result<Vec<f64>, Fault> {
+fn covariances_to_json(model: &GaussianMixture) -> Value {
+    let d = model.n_features();
+    let cov = model.covariances();
+    let rows =
+        |v: &[f64]| -> Value { v.chunks_exact(d).map(|r| Value::from(r.to_vec())).collect() };
+    match model.covariance_type() {
+        CovarianceType::Full => cov.chunks_exact(d * d).map(rows).collect(),
+        CovarianceType::Tied | CovarianceType::Diag => rows(cov),
+        _ => Value::from(cov.to_vec()),
+    }
+}
+
+/// Reads `covariances` shaped for `covariance_type`: a nesting of arrays
+/// `levels` deep with the given lengths (outermost first).
+fn covariances_from_json(
+    v: &Value,
+    covariance_type: CovarianceType,
+    k: usize,
+    d: usize,
+) -> std::result::Result<Vec<f64>, Fault> {
+    let (shape, words): (Vec<usize>, String) = match covariance_type {
+        CovarianceType::Full => (vec![k, d, d], format!("{k} matrices of {d} x {d} numbers")),
+        CovarianceType::Tied => (vec![d, d], format!("one {d} x {d} matrix")),
+        CovarianceType::Diag => (vec![k, d], format!("{k} rows of {d} variances")),
+        _ => (vec![k], format!("{k} variances")),
+    };
     let shape_err = || {
         schema(format!(
-            "'covariances' must be {k} matrices of {d} x {d} numbers for covariance_type 'full'"
+            "'covariances' must be {words} for covariance_type '{covariance_type}' \
+             (set \"covariance_type\" if the file holds another type)"
         ))
     };
-    let mats = v.as_array().ok_or_else(shape_err)?;
-    if mats.len() != k {
-        return Err(shape_err());
-    }
-    let mut out = Vec::with_capacity(k * d * d);
-    for mat in mats {
-        let rows = mat.as_array().ok_or_else(shape_err)?;
-        if rows.len() != d {
-            return Err(shape_err());
-        }
-        for row in rows {
-            let row = row.as_array().ok_or_else(shape_err)?;
-            if row.len() != d {
-                return Err(shape_err());
+    let mut out = Vec::with_capacity(shape.iter().product());
+    fn walk(
+        v: &Value,
+        shape: &[usize],
+        out: &mut Vec<f64>,
+        err: &dyn Fn() -> Fault,
+    ) -> std::result::Result<(), Fault> {
+        match shape.split_first() {
+            None => out.push(v.as_f64().ok_or_else(err)?),
+            Some((&n, rest)) => {
+                let items = v.as_array().ok_or_else(err)?;
+                if items.len() != n {
+                    return Err(err());
+                }
+                for item in items {
+                    walk(item, rest, out, err)?;
+                }
             }
-            for x in row {
-                out.push(x.as_f64().ok_or_else(shape_err)?);
-            }
         }
+        Ok(())
     }
+    walk(v, &shape, &mut out, &shape_err)?;
     Ok(out)
 }
 
@@ -237,6 +260,59 @@ mod tests {
         assert_eq!(back.weights(), m.weights());
         assert_eq!(back.means(), m.means());
         assert_eq!(back.covariances(), m.covariances());
+    }
+
+    #[test]
+    fn every_covariance_type_round_trips_in_its_shape() {
+        let cases: [(CovarianceType, Vec<f64>, &str); 4] = [
+            (
+                CovarianceType::Full,
+                vec![1.0, 0.2, 0.2, 2.0, 0.5, 0.0, 0.0, 0.5],
+                "[[[1.0,0.2],[0.2,2.0]],[[0.5,0.0],[0.0,0.5]]]",
+            ),
+            (
+                CovarianceType::Tied,
+                vec![1.0, 0.2, 0.2, 2.0],
+                "[[1.0,0.2],[0.2,2.0]]",
+            ),
+            (
+                CovarianceType::Diag,
+                vec![1.0, 2.0, 0.5, 0.25],
+                "[[1.0,2.0],[0.5,0.25]]",
+            ),
+            (CovarianceType::Spherical, vec![1.5, 0.5], "[1.5,0.5]"),
+        ];
+        for (ct, cov, json) in cases {
+            let m = GaussianMixture::from_parameters(
+                ct,
+                2,
+                2,
+                vec![0.3, 0.7],
+                vec![0.0, 1.0, 2.0, 3.0],
+                cov,
+            )
+            .unwrap();
+            let text = model_to_json(&m);
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["covariance_type"], ct.as_str());
+            assert_eq!(v["covariances"].to_string(), json, "{ct}");
+            let back = model_from_json(&text).ok().unwrap();
+            assert_eq!(back, m, "{ct}");
+            // The same numbers under another type's name are refused.
+            let other = if ct == CovarianceType::Full {
+                "diag"
+            } else {
+                "full"
+            };
+            let msg = match model_from_json(&text.replace(
+                &format!("\"covariance_type\": \"{ct}\""),
+                &format!("\"covariance_type\": \"{other}\""),
+            )) {
+                Err(Fault::Schema(m)) => m,
+                _ => panic!("{ct} read as {other}"),
+            };
+            assert!(msg.contains("'covariances' must be"), "{msg}");
+        }
     }
 
     #[test]
