@@ -560,3 +560,83 @@ fn a_directory_of_shards_fits_like_the_concatenated_file() {
         "no .npy files",
     );
 }
+
+#[test]
+fn sample_weights_count_rows_and_bad_weights_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, d) = problem(41, 600);
+    let n = 600;
+    let counts: Vec<i64> = (0..n as i64).map(|i| (i * 5) % 3).collect();
+    let mut repeated = Vec::new();
+    for (row, c) in x.chunks_exact(d).zip(&counts) {
+        for _ in 0..*c {
+            repeated.extend_from_slice(row);
+        }
+    }
+    let data = dir.path().join("x.npy");
+    let rep = dir.path().join("rep.npy");
+    let w = dir.path().join("w.npy");
+    write_npy(&data, &x, &[n, d]).unwrap();
+    write_npy(&rep, &repeated, &[repeated.len() / d, d]).unwrap();
+    // Integer dtype, converted to f64 on reading.
+    write_npy(&w, &counts, &[n]).unwrap();
+    let init = dir.path().join("init.json");
+    let start = crate::weights::unit_model(gmm::CovarianceType::Diag, x[..3 * d].to_vec(), 3, d);
+    gmm::io::save_model(&init, &start).unwrap();
+    let fit = |data: &Path, extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "fit",
+            s(data),
+            "-k",
+            "3",
+            "--init",
+            s(&init),
+            "--tol",
+            "0",
+            "--max-iter",
+            "25",
+            "--quiet",
+            "--out",
+            s(out),
+        ];
+        args.extend_from_slice(extra);
+        gmm(&args)
+    };
+    let (mw, mr) = (dir.path().join("mw.json"), dir.path().join("mr.json"));
+    let o = fit(&data, &["--sample-weight", s(&w)], &mw);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fit(&rep, &[], &mr).status.success());
+    let (a, b) = (load_model(&mw).unwrap(), load_model(&mr).unwrap());
+    assert_eq!(a.covariance_type(), gmm::CovarianceType::Diag);
+    assert!(max_rel_err(a.means(), b.means(), 1e-3) < 1e-10);
+    assert!(max_rel_err(a.covariances(), b.covariances(), 1e-3) < 1e-10);
+    assert!(max_rel_err(a.weights(), b.weights(), 1e-3) < 1e-10);
+    // Bad weights: one line, exit 1, no model written.
+    let out = dir.path().join("never.json");
+    let bad = dir.path().join("bad.npy");
+    let mut neg = vec![1.0f64; n];
+    neg[4] = -2.0;
+    for (values, shape, needle) in [
+        (neg, vec![n], "row 4 is -2"),
+        (vec![1.0; n - 1], vec![n - 1], "599 weights for 600 rows"),
+        (vec![0.0; n], vec![n], "all weights are zero"),
+        (vec![1.0; 2 * n], vec![n, 2], "2 columns"),
+    ] {
+        write_npy(&bad, &values, &shape).unwrap();
+        assert_fails(&fit(&data, &["--sample-weight", s(&bad)], &out), 1, needle);
+        assert!(!out.exists());
+    }
+    let missing = dir.path().join("missing.npy");
+    assert_fails(
+        &fit(&data, &["--sample-weight", s(&missing)], &out),
+        1,
+        "--sample-weight",
+    );
+    // --covariance that contradicts the --init file is refused.
+    assert_fails(
+        &fit(&data, &["--covariance", "full"], &out),
+        1,
+        "covariance type 'diag'",
+    );
+    assert!(!out.exists());
+}

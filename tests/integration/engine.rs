@@ -438,3 +438,40 @@ fn shards_fit_bit_identically_to_their_concatenation() {
         .is_err()
     );
 }
+
+/// Warm start: 20 iterations, then 30 more from the fitted model, equal 50
+/// straight (exactly: the second fit starts from the very parameters the
+/// straight fit has after 20), for every covariance type; also through a
+/// model file, which round-trips the parameters exactly.
+#[test]
+fn warm_start_continues_exactly_for_every_covariance_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 3000;
+    let (x, d) = problem(21, n);
+    let data = DataView::new(&x, n, d).unwrap();
+    for ct in CovarianceType::ALL {
+        let params = GaussianMixtureParams::new(3)
+            .covariance_type(ct)
+            .tol(0.0)
+            .seed(4);
+        let straight = params.clone().max_iter(50).fit(data).unwrap();
+        let first = params.clone().max_iter(20).fit(data).unwrap();
+        let path = dir.path().join(format!("{ct}.json"));
+        gmm::io::save_model(&path, &first.model).unwrap();
+        for start in [first.model.clone(), gmm::io::load_model(&path).unwrap()] {
+            let second = params
+                .clone()
+                .max_iter(30)
+                .init(Init::Given(start))
+                .fit(data)
+                .unwrap();
+            let (a, b) = (&second.model, &straight.model);
+            assert_eq!(a.weights(), b.weights(), "{ct}");
+            assert_eq!(a.means(), b.means(), "{ct}");
+            assert_eq!(a.covariances(), b.covariances(), "{ct}");
+            let mut joined = first.report.lower_bounds.clone();
+            joined.extend(&second.report.lower_bounds);
+            assert_eq!(joined, straight.report.lower_bounds, "{ct}");
+        }
+    }
+}

@@ -6,3 +6,4 @@ mod common;
 mod engine;
 mod io;
 mod parity;
+mod weights;

@@ -73,6 +73,10 @@ pub struct FitArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+    /// One non-negative weight per row (a .npy of N numbers, N x 1 also
+    /// accepted): a row of weight w counts as w rows.
+    #[arg(long, value_name = "W.npy")]
+    pub sample_weight: Option<PathBuf>,
     /// Where to write the model JSON (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,

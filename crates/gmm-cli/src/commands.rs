@@ -97,6 +97,9 @@ fn fit(a: FitArgs) -> Result<()> {
     if let Init::Given(_) = init {
         inputs.push(Path::new(&a.init));
     }
+    if let Some(w) = &a.sample_weight {
+        inputs.push(w.as_path());
+    }
     for out in a.out.iter().chain(a.report.iter()) {
         check_not_input(out, &inputs)?;
     }
@@ -114,13 +117,17 @@ fn fit(a: FitArgs) -> Result<()> {
         .reg_covar(a.reg_covar)
         .seed(a.seed);
     let source = DataSource::open(&a.data)?;
+    let weights = match &a.sample_weight {
+        Some(path) => Some(load_weights(path)?),
+        None => None,
+    };
     let mut progress = Progress {
         enabled: !a.quiet && std::io::stderr().is_terminal(),
     };
     let mut run = || -> Result<Fit> {
         Ok(match source.rows() {
-            SourceRows::F64(v) => fit_rows(&params, &v, &mut progress)?,
-            SourceRows::F32(v) => fit_rows(&params, &v, &mut progress)?,
+            SourceRows::F64(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress)?,
+            SourceRows::F32(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress)?,
         })
     };
     let fit = match a.threads {
@@ -165,8 +172,33 @@ fn fit(a: FitArgs) -> Result<()> {
     Ok(())
 }
 
-fn fit_rows<D: Rows>(params: &GaussianMixtureParams, v: D, progress: &mut Progress) -> Result<Fit> {
-    Ok(params.fit_with_observer(v, progress)?)
+fn fit_rows<D: Rows>(
+    params: &GaussianMixtureParams,
+    v: D,
+    weights: Option<&[f64]>,
+    progress: &mut Progress,
+) -> Result<Fit> {
+    Ok(match weights {
+        None => params.fit_with_observer(v, progress)?,
+        Some(w) => params.fit_weighted_with_observer(v, w, progress)?,
+    })
+}
+
+/// Reads `--sample-weight`: a .npy of `N` (or `N x 1`) numbers of any
+/// numeric dtype, as f64.
+fn load_weights(path: &Path) -> Result<Vec<f64>> {
+    let ds = Dataset::open(path).context("cannot read --sample-weight")?;
+    if ds.n_features() != 1 {
+        bail!(
+            "--sample-weight {} has {} columns: give one weight per row (shape (N,) or (N, 1))",
+            path.display(),
+            ds.n_features()
+        );
+    }
+    Ok(match ds.view() {
+        gmm_io::DatasetView::F64(v) => v.as_slice().to_vec(),
+        gmm_io::DatasetView::F32(v) => v.as_slice().iter().map(|w| *w as f64).collect(),
+    })
 }
 
 fn median(v: &[f64]) -> f64 {

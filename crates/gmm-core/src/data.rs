@@ -296,3 +296,41 @@ pub(crate) fn validate(data: &impl Rows) -> Result<()> {
     }
     Ok(())
 }
+
+/// Checks per-row sample weights against `n_rows` rows and `k` components:
+/// one finite, non-negative weight per row, at least `k` of them positive.
+pub(crate) fn validate_sample_weights(weights: &[f64], n_rows: usize, k: usize) -> Result<()> {
+    let bad = |reason: String| Err(ErrorKind::InvalidSampleWeights { reason }.into());
+    if weights.len() != n_rows {
+        return bad(format!(
+            "{} weights for {n_rows} rows: give exactly one weight per row",
+            weights.len()
+        ));
+    }
+    if let Some(i) = weights.iter().position(|w| !w.is_finite()) {
+        return bad(format!(
+            "the weight of row {i} is {}: weights must be finite",
+            weights[i]
+        ));
+    }
+    if let Some(i) = weights.iter().position(|w| *w < 0.0) {
+        return bad(format!(
+            "the weight of row {i} is {}: weights must be >= 0",
+            weights[i]
+        ));
+    }
+    let positive = weights.iter().filter(|w| **w > 0.0).count();
+    if positive == 0 {
+        return bad("all weights are zero: at least one row must count".to_string());
+    }
+    if positive < k {
+        return bad(format!(
+            "only {positive} rows have a positive weight, fewer than the {k} components: \
+             give more weighted rows or fewer components"
+        ));
+    }
+    if !weights.iter().sum::<f64>().is_finite() {
+        return bad("the weights sum to infinity: scale them down".to_string());
+    }
+    Ok(())
+}

@@ -71,6 +71,12 @@ pub enum ErrorKind {
         /// Why they are invalid.
         reason: String,
     },
+    /// Per-row sample weights that cannot be used: wrong length, negative,
+    /// not finite, or too few positive.
+    InvalidSampleWeights {
+        /// Why they are invalid and what to give instead.
+        reason: String,
+    },
     /// A covariance given by the user (initial parameters, a model) is not
     /// symmetric positive definite.
     NotPositiveDefinite {
@@ -177,6 +183,7 @@ impl fmt::Display for Error {
                 write!(f, "{what} contain NaN or infinity: give finite values")
             }
             InvalidWeights { reason } => write!(f, "invalid mixture weights: {reason}"),
+            InvalidSampleWeights { reason } => write!(f, "invalid sample weights: {reason}"),
             NotPositiveDefinite { component } => write!(
                 f,
                 "the covariance of component {component} is not symmetric positive definite: \

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::covariance::CovarianceType;
-use crate::data::{Rows, validate};
+use crate::data::{Rows, validate, validate_sample_weights};
 use crate::error::{Error, ErrorKind, Result};
 use crate::init;
 use crate::model::{FitInfo, GaussianMixture, m_step_from};
@@ -317,7 +317,52 @@ impl GaussianMixtureParams {
         data: D,
         observer: &mut dyn FitObserver,
     ) -> Result<Fit> {
+        self.fit_impl(data, None, observer)
+    }
+
+    /// Fits with one non-negative weight per row: a row of weight `w` counts
+    /// as `w` rows in `N_k`, the means, the covariances, the lower bound (the
+    /// weighted mean log-likelihood) and the initialisation (weighted
+    /// k-means++ and Lloyd; `random-from-data` draws rows in proportion to
+    /// their weight). Integer weights give the fit on the data with rows
+    /// repeated, to rounding.
+    ///
+    /// ```
+    /// use gmm_core::{DataView, GaussianMixtureParams};
+    /// let x = [0.0, 0.1, 0.2, 5.0, 5.1, 5.3];
+    /// let w = [1.0, 2.0, 1.0, 0.5, 3.0, 1.0];
+    /// let fit = GaussianMixtureParams::new(2)
+    ///     .fit_weighted(DataView::new(&x, 6, 1).unwrap(), &w)
+    ///     .unwrap();
+    /// assert!((fit.model.weights().iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    /// ```
+    ///
+    /// Weights of the wrong length, negative, not finite, all zero, or fewer
+    /// positive than `n_components` are an [`ErrorKind::InvalidSampleWeights`].
+    pub fn fit_weighted<D: Rows>(&self, data: D, weights: &[f64]) -> Result<Fit> {
+        self.fit_weighted_with_observer(data, weights, &mut NoObserver)
+    }
+
+    /// [`GaussianMixtureParams::fit_weighted`] with an observer.
+    pub fn fit_weighted_with_observer<D: Rows>(
+        &self,
+        data: D,
+        weights: &[f64],
+        observer: &mut dyn FitObserver,
+    ) -> Result<Fit> {
+        self.fit_impl(data, Some(weights), observer)
+    }
+
+    fn fit_impl<D: Rows>(
+        &self,
+        data: D,
+        weights: Option<&[f64]>,
+        observer: &mut dyn FitObserver,
+    ) -> Result<Fit> {
         self.validate(&data)?;
+        if let Some(w) = weights {
+            validate_sample_weights(w, data.n_samples(), self.n_components)?;
+        }
         let start = Instant::now();
         let n_init = if matches!(self.init, Init::Given(_)) {
             1
@@ -331,7 +376,7 @@ impl GaussianMixtureParams {
         for restart in 0..n_init {
             let seed = init::derive_seed(self.seed, restart as u64);
             observer.on_restart(restart, n_init);
-            let (model, run) = self.run(&data, seed, restart, n_init, observer)?;
+            let (model, run) = self.run(&data, weights, seed, restart, n_init, observer)?;
             restarts.push(RestartReport {
                 seed,
                 n_iter: run.lower_bounds.len(),
@@ -378,33 +423,39 @@ impl GaussianMixtureParams {
         Ok(Fit { model, report })
     }
 
-    fn initial_model<D: Rows>(&self, data: &D, seed: u64) -> Result<GaussianMixture> {
+    fn initial_model<D: Rows>(
+        &self,
+        data: &D,
+        weights: Option<&[f64]>,
+        seed: u64,
+    ) -> Result<GaussianMixture> {
         let (k, ct, reg) = (self.n_components, self.covariance_type, self.reg_covar);
         match &self.init {
             Init::Given(m) => Ok(m.clone()),
-            Init::KMeans => init::kmeans(data, k, ct, reg, seed),
+            Init::KMeans => init::kmeans(data, weights, k, ct, reg, seed),
             Init::KMeansPlusPlus => {
-                let rows = init::kmeans_plus_plus(data, k, seed);
+                let rows = init::kmeans_plus_plus(data, k, weights, seed);
                 init::from_rows(data, &rows, ct, reg)
             }
             Init::RandomFromData => {
-                let rows = init::random_rows(data.n_samples(), k, seed);
+                let rows = init::random_rows(data.n_samples(), k, weights, seed);
                 init::from_rows(data, &rows, ct, reg)
             }
-            Init::Random => init::random_responsibilities(data, k, ct, reg, seed),
+            Init::Random => init::random_responsibilities(data, weights, k, ct, reg, seed),
         }
     }
 
     fn run<D: Rows>(
         &self,
         data: &D,
+        weights: Option<&[f64]>,
         seed: u64,
         restart: usize,
         n_init: usize,
         observer: &mut dyn FitObserver,
     ) -> Result<(GaussianMixture, Run)> {
         let t0 = Instant::now();
-        let mut model = self.initial_model(data, seed)?;
+        let mut model = self.initial_model(data, weights, seed)?;
         let init_seconds = t0.elapsed().as_secs_f64();
         observer.on_initialised(restart, init_seconds);
         let mut run = Run {
@@ -417,7 +468,7 @@ impl GaussianMixtureParams {
         };
         for iteration in 1..=self.max_iter {
             let t = Instant::now();
-            let stats = e_step(&model, data);
+            let stats = e_step(&model, data, weights);
             let lower_bound = stats.mean_log_likelihood();
             model = m_step_from(
                 model.covariance_type(),

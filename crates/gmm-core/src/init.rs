@@ -92,12 +92,13 @@ fn singular_at_init(
 /// [`from_responsibilities`]).
 fn from_assignment<D: Rows>(
     data: &D,
+    weights: Option<&[f64]>,
     k: usize,
     covariance_type: CovarianceType,
     reg_covar: f64,
     fill: impl Fn(usize, usize, &mut [f64]) + Sync,
 ) -> Result<GaussianMixture> {
-    let (stats, centres) = from_responsibilities(data, covariance_type, k, fill);
+    let (stats, centres) = from_responsibilities(data, weights, covariance_type, k, fill);
     singular_at_init(
         m_step_from(covariance_type, &centres, &stats, reg_covar),
         reg_covar,
@@ -107,31 +108,74 @@ fn from_assignment<D: Rows>(
 /// Random responsibilities: each row gets `K` uniform numbers, normalised.
 pub(crate) fn random_responsibilities<D: Rows>(
     data: &D,
+    weights: Option<&[f64]>,
     k: usize,
     covariance_type: CovarianceType,
     reg_covar: f64,
     seed: u64,
 ) -> Result<GaussianMixture> {
-    from_assignment(data, k, covariance_type, reg_covar, |row0, m, resp| {
-        // Seeded by the chunk's first row: both passes see the same numbers.
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(derive_seed(seed, row0 as u64));
-        for row in resp[..m * k].chunks_exact_mut(k) {
-            let mut sum = 0.0;
-            for v in row.iter_mut() {
-                *v = rng.random::<f64>();
-                sum += *v;
+    from_assignment(
+        data,
+        weights,
+        k,
+        covariance_type,
+        reg_covar,
+        |row0, m, resp| {
+            // Seeded by the chunk's first row: both passes see the same numbers.
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(derive_seed(seed, row0 as u64));
+            for row in resp[..m * k].chunks_exact_mut(k) {
+                let mut sum = 0.0;
+                for v in row.iter_mut() {
+                    *v = rng.random::<f64>();
+                    sum += *v;
+                }
+                for v in row.iter_mut() {
+                    *v /= sum;
+                }
             }
-            for v in row.iter_mut() {
-                *v /= sum;
-            }
-        }
-    })
+        },
+    )
 }
 
-/// `K` distinct rows drawn uniformly.
-pub(crate) fn random_rows(n: usize, k: usize, seed: u64) -> Vec<usize> {
+/// `K` distinct rows drawn uniformly, or with probability proportional to
+/// their weight when rows are weighted (rows of weight zero are never drawn;
+/// validation guarantees at least `K` positive weights).
+pub(crate) fn random_rows(n: usize, k: usize, weights: Option<&[f64]>, seed: u64) -> Vec<usize> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    rand::seq::index::sample(&mut rng, n, k).into_vec()
+    let Some(w) = weights else {
+        return rand::seq::index::sample(&mut rng, n, k).into_vec();
+    };
+    let sums = weight_block_sums(w);
+    let total: f64 = sums.iter().sum();
+    let mut chosen: Vec<usize> = Vec::with_capacity(k);
+    let mut attempts = 0;
+    while chosen.len() < k {
+        attempts += 1;
+        let row = if attempts <= 64 * k {
+            draw_weighted(w, &sums, rng.random::<f64>() * total)
+        } else {
+            // Weights so skewed that draws keep repeating: take the next
+            // unchosen positive-weight rows in order.
+            (0..n)
+                .find(|i| w[*i] > 0.0 && !chosen.contains(i))
+                .expect("validation guarantees K positive weights")
+        };
+        if !chosen.contains(&row) {
+            chosen.push(row);
+        }
+    }
+    chosen
+}
+
+/// Per-block sums of row weights (rows in order).
+fn weight_block_sums(w: &[f64]) -> Vec<f64> {
+    w.par_chunks(BLOCK_ROWS).map(|c| c.iter().sum()).collect()
+}
+
+fn draw_weighted(w: &[f64], sums: &[f64], target: f64) -> usize {
+    search_cumulative(sums, target, |b| {
+        w[b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(w.len())].to_vec()
+    })
 }
 
 /// k-means++ seeding (the greedy variant of scikit-learn: `2 + ln K` candidates
@@ -142,23 +186,42 @@ pub(crate) fn random_rows(n: usize, k: usize, seed: u64) -> Vec<usize> {
 /// block per drawn candidate), so memory stays independent of the number of
 /// rows. Only per-block sums are kept, and they are summed in row order, so
 /// the draws do not depend on the number of threads.
-pub(crate) fn kmeans_plus_plus<D: Rows>(data: &D, k: usize, seed: u64) -> Vec<usize> {
+///
+/// With sample weights, every row's distance counts `weight` times (the first
+/// centre is drawn with probability proportional to the weights), as in
+/// scikit-learn's weighted k-means++.
+pub(crate) fn kmeans_plus_plus<D: Rows>(
+    data: &D,
+    k: usize,
+    weights: Option<&[f64]>,
+    seed: u64,
+) -> Vec<usize> {
     let n = data.n_samples();
     let d = data.n_features();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let trials = 2 + (k as f64).ln() as usize;
     let mut chosen = Vec::with_capacity(k);
-    let first = rng.random_range(0..n);
+    let wt = |i: usize| weights.map_or(1.0, |w| w[i]);
+    let first = match weights {
+        None => rng.random_range(0..n),
+        Some(w) => {
+            let sums = weight_block_sums(w);
+            let total: f64 = sums.iter().sum();
+            draw_weighted(w, &sums, rng.random::<f64>() * total)
+        }
+    };
     chosen.push(first);
     // Centres chosen so far (`c x D`).
     let mut centres = vec![0.0; d];
     row_f64(data, first, &mut centres);
+    // Weighted distance of row i to its closest chosen centre.
     let closest = |i: usize, centres: &[f64]| -> f64 {
         let x = data.row(i);
-        centres
-            .chunks_exact(d)
-            .map(|c| sq_dist(x, c))
-            .fold(f64::INFINITY, f64::min)
+        wt(i)
+            * centres
+                .chunks_exact(d)
+                .map(|c| sq_dist(x, c))
+                .fold(f64::INFINITY, f64::min)
     };
     // Per block: sum of the closest distances, rows in order.
     let mut block_sums: Vec<f64> = (0..n.div_ceil(BLOCK_ROWS))
@@ -198,9 +261,9 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(data: &D, k: usize, seed: u64) -> Vec<us
                 let mut p = vec![0.0; trials];
                 for i in start..end {
                     let x = data.row(i);
-                    let near = closest(i, &centres);
+                    let (near, w) = (closest(i, &centres), wt(i));
                     for (t, pt) in p.iter_mut().enumerate() {
-                        *pt += sq_dist(x, &candidates[t * d..(t + 1) * d]).min(near);
+                        *pt += (w * sq_dist(x, &candidates[t * d..(t + 1) * d])).min(near);
                     }
                 }
                 p
@@ -275,7 +338,12 @@ fn nearest(x: &[impl Scalar], centres: &[f64], d: usize) -> (usize, f64) {
 /// Lloyd's algorithm from `centres` until the squared centre shift is below
 /// `KMEANS_TOL` times the mean column variance, or `KMEANS_MAX_ITER`.
 /// An empty cluster keeps its centre.
-pub(crate) fn lloyd<D: Rows>(data: &D, mut centres: Vec<f64>, k: usize) -> Vec<f64> {
+pub(crate) fn lloyd<D: Rows>(
+    data: &D,
+    weights: Option<&[f64]>,
+    mut centres: Vec<f64>,
+    k: usize,
+) -> Vec<f64> {
     let n = data.n_samples();
     let d = data.n_features();
     let tol = KMEANS_TOL * mean_column_variance(data);
@@ -290,9 +358,10 @@ pub(crate) fn lloyd<D: Rows>(data: &D, mut centres: Vec<f64>, k: usize) -> Vec<f
                 for i in start..end {
                     let x = data.row(i);
                     let (best, _) = nearest(x, &centres, d);
-                    c[best] += 1.0;
+                    let w = weights.map_or(1.0, |w| w[i]);
+                    c[best] += w;
                     for (a, v) in s[best * d..(best + 1) * d].iter_mut().zip(x) {
-                        *a += v.to_f64();
+                        *a += w * v.to_f64();
                     }
                 }
                 (s, c)
@@ -363,25 +432,33 @@ fn mean_column_variance<D: Rows>(data: &D) -> f64 {
 /// hard assignment of every row to its nearest centre.
 pub(crate) fn kmeans<D: Rows>(
     data: &D,
+    weights: Option<&[f64]>,
     k: usize,
     covariance_type: CovarianceType,
     reg_covar: f64,
     seed: u64,
 ) -> Result<GaussianMixture> {
     let d = data.n_features();
-    let seeds = kmeans_plus_plus(data, k, seed);
+    let seeds = kmeans_plus_plus(data, k, weights, seed);
     let mut centres = vec![0.0; k * d];
     for (c, &r) in seeds.iter().enumerate() {
         row_f64(data, r, &mut centres[c * d..(c + 1) * d]);
     }
-    let centres = lloyd(data, centres, k);
-    from_assignment(data, k, covariance_type, reg_covar, |row0, m, resp| {
-        resp.fill(0.0);
-        for i in 0..m {
-            let (best, _) = nearest(data.row(row0 + i), &centres, d);
-            resp[i * k + best] = 1.0;
-        }
-    })
+    let centres = lloyd(data, weights, centres, k);
+    from_assignment(
+        data,
+        weights,
+        k,
+        covariance_type,
+        reg_covar,
+        |row0, m, resp| {
+            resp.fill(0.0);
+            for i in 0..m {
+                let (best, _) = nearest(data.row(row0 + i), &centres, d);
+                resp[i * k + best] = 1.0;
+            }
+        },
+    )
 }
 
 #[cfg(test)]

@@ -257,6 +257,26 @@ pub(crate) fn normalise_rows(m: usize, k: usize, s: &mut Scratch) {
     }
 }
 
+/// Weighs the `m` rows of the chunk after [`normalise_rows`]: multiplies each
+/// row's responsibilities by its weight `w[i]` and returns `sum_i w_i ll_i`
+/// (rows of weight zero contribute nothing, even where `ll_i = -inf`).
+#[inline(always)]
+pub(crate) fn weigh_rows(w: &[f64], m: usize, k: usize, s: &mut Scratch) -> f64 {
+    let w = &w[..m];
+    for c in 0..k {
+        for (r, wi) in s.lp[c * CH..c * CH + m].iter_mut().zip(w) {
+            *r *= wi;
+        }
+    }
+    let mut total = 0.0;
+    for (ll, wi) in s.ll[..m].iter().zip(w) {
+        if *wi > 0.0 {
+            total += wi * ll;
+        }
+    }
+    total
+}
+
 /// Copies row `i`'s responsibilities (after [`normalise_rows`]) into `out` (`K`).
 #[inline]
 pub(crate) fn responsibilities_of_row(s: &Scratch, i: usize, out: &mut [f64]) {

@@ -40,7 +40,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::covariance::CovarianceType;
-use crate::data::{Rows, validate};
+use crate::data::{Rows, validate, validate_sample_weights};
 use crate::error::{Error, Result};
 use crate::kernel::{self, BLOCK_ROWS, CHUNK_ROWS, Scratch};
 use crate::model::GaussianMixture;
@@ -93,7 +93,30 @@ impl SufficientStats {
             ));
         }
         validate(&data)?;
-        Ok(e_step(model, &data))
+        Ok(e_step(model, &data, None))
+    }
+
+    /// Runs the E-step of `model` over `data` with one weight per row: every
+    /// row's responsibilities and log-likelihood count `weight` times, and
+    /// [`SufficientStats::n_samples`] is the sum of the weights. Integer
+    /// weights give the statistics of the data with rows repeated (to rounding).
+    ///
+    /// Weights must be finite and non-negative with at least one positive.
+    pub fn compute_weighted<D: Rows>(
+        model: &GaussianMixture,
+        data: D,
+        weights: &[f64],
+    ) -> Result<Self> {
+        if data.n_features() != model.n_features() {
+            return Err(Error::dimension(
+                "number of data columns vs. the model's n_features",
+                model.n_features(),
+                data.n_features(),
+            ));
+        }
+        validate(&data)?;
+        validate_sample_weights(weights, data.n_samples(), 1)?;
+        Ok(e_step(model, &data, Some(weights)))
     }
 
     /// Adds `other` (statistics of disjoint rows, against the same model).
@@ -171,7 +194,8 @@ impl SufficientStats {
         &self.scatter
     }
 
-    /// Number of rows the statistics were computed from.
+    /// Number of rows the statistics were computed from (the sum of the
+    /// sample weights when rows are weighted).
     pub fn n_samples(&self) -> f64 {
         self.n_samples
     }
@@ -181,7 +205,8 @@ impl SufficientStats {
         self.sum_log_likelihood
     }
 
-    /// Mean log-likelihood per row: scikit-learn's lower bound of the iteration.
+    /// Mean log-likelihood per row (weighted mean when rows are weighted):
+    /// scikit-learn's lower bound of the iteration.
     pub fn mean_log_likelihood(&self) -> f64 {
         self.sum_log_likelihood / self.n_samples
     }
@@ -214,8 +239,13 @@ pub(crate) fn ordered_blocks<A: Send>(
     }
 }
 
-/// The fused E-step pass (inputs already validated).
-pub(crate) fn e_step<D: Rows>(model: &GaussianMixture, data: &D) -> SufficientStats {
+/// The fused E-step pass (inputs already validated), with optional per-row
+/// weights (indexed by row of `data`).
+pub(crate) fn e_step<D: Rows>(
+    model: &GaussianMixture,
+    data: &D,
+    weights: Option<&[f64]>,
+) -> SufficientStats {
     let k = model.n_components();
     let d = model.n_features();
     let ct = model.covariance_type();
@@ -228,6 +258,7 @@ pub(crate) fn e_step<D: Rows>(model: &GaussianMixture, data: &D) -> SufficientSt
             pulp::Arch::new().dispatch(EStepBlock {
                 model,
                 data,
+                weights,
                 start,
                 end,
                 stats: &mut stats,
@@ -253,6 +284,7 @@ pub(crate) fn e_step<D: Rows>(model: &GaussianMixture, data: &D) -> SufficientSt
 struct EStepBlock<'a, 'b, D: Rows> {
     model: &'a GaussianMixture,
     data: &'a D,
+    weights: Option<&'a [f64]>,
     start: usize,
     end: usize,
     stats: &'b mut SufficientStats,
@@ -267,6 +299,7 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
         let Self {
             model,
             data,
+            weights,
             start,
             end,
             stats,
@@ -279,8 +312,17 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
             let m = s.load(data, lo, hi);
             kernel::weighted_log_prob(model, m, s);
             kernel::normalise_rows(m, k, s);
-            stats.sum_log_likelihood += s.ll[..m].iter().sum::<f64>();
-            stats.n_samples += m as f64;
+            match weights {
+                None => {
+                    stats.sum_log_likelihood += s.ll[..m].iter().sum::<f64>();
+                    stats.n_samples += m as f64;
+                }
+                Some(w) => {
+                    let w = &w[lo..hi];
+                    stats.sum_log_likelihood += kernel::weigh_rows(w, m, k, s);
+                    stats.n_samples += w.iter().sum::<f64>();
+                }
+            }
             let resp = std::mem::take(&mut s.lp);
             kernel::accumulate(stats, model.means(), &resp, m, s);
             s.lp = resp;
@@ -295,6 +337,7 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
 /// passes: the first finds the weighted means, the second the scatter about them.
 pub(crate) fn from_responsibilities<D: Rows>(
     data: &D,
+    weights: Option<&[f64]>,
     covariance_type: CovarianceType,
     k: usize,
     fill: impl Fn(usize, usize, &mut [f64]) + Sync,
@@ -315,9 +358,18 @@ pub(crate) fn from_responsibilities<D: Rows>(
                     let hi = (lo + CHUNK_ROWS).min(end);
                     let m = s.load(data, lo, hi);
                     fill(lo, m, &mut rows[..m * k]);
+                    match weights {
+                        None => stats.n_samples += m as f64,
+                        Some(w) => {
+                            let w = &w[lo..hi];
+                            for (row, wi) in rows[..m * k].chunks_exact_mut(k).zip(w) {
+                                row.iter_mut().for_each(|r| *r *= wi);
+                            }
+                            stats.n_samples += w.iter().sum::<f64>();
+                        }
+                    }
                     kernel::responsibilities_from_rows(&rows, m, k, &mut resp);
                     kernel::accumulate(&mut stats, means, &resp, m, &mut s);
-                    stats.n_samples += m as f64;
                     lo = hi;
                 }
                 stats
