@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod degenerate;
 mod engine;
 mod io;
 mod parity;

@@ -73,6 +73,11 @@ pub struct FitArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+    /// Re-seed a component that empties or whose covariance turns singular
+    /// at the row with the lowest likelihood (listed under "reseeds" in the
+    /// report) instead of keeping it empty or failing.
+    #[arg(long)]
+    pub reseed_collapsed: bool,
     /// One non-negative weight per row (a .npy of N numbers, N x 1 also
     /// accepted): a row of weight w counts as w rows.
     #[arg(long, value_name = "W.npy")]

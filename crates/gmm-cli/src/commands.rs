@@ -115,7 +115,8 @@ fn fit(a: FitArgs) -> Result<()> {
         .max_iter(a.max_iter)
         .tol(a.tol)
         .reg_covar(a.reg_covar)
-        .seed(a.seed);
+        .seed(a.seed)
+        .reseed_collapsed(a.reseed_collapsed);
     let source = DataSource::open(&a.data)?;
     let weights = match &a.sample_weight {
         Some(path) => Some(load_weights(path)?),

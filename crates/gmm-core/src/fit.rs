@@ -6,10 +6,12 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::covariance::CovarianceType;
+use crate::data::Scalar;
 use crate::data::{Rows, validate, validate_sample_weights};
 use crate::error::{Error, ErrorKind, Result};
 use crate::init;
-use crate::model::{FitInfo, GaussianMixture, m_step_from};
+use crate::model::{FitInfo, GaussianMixture, Parameters, m_step_from, m_step_parameters};
+use crate::stats::SufficientStats;
 use crate::stats::e_step;
 
 /// How EM is started.
@@ -142,6 +144,25 @@ pub struct FitReport {
     pub restarts: Vec<RestartReport>,
     /// True if an observer stopped the fit early.
     pub stopped: bool,
+    /// Components re-seeded in the kept restart (only with
+    /// [`GaussianMixtureParams::reseed_collapsed`]).
+    pub reseeds: Vec<Reseed>,
+}
+
+/// A collapsed component re-seeded during EM (see
+/// [`GaussianMixtureParams::reseed_collapsed`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reseed {
+    /// Iteration (1-based) whose M-step re-seeded the component.
+    pub iteration: usize,
+    /// The component.
+    pub component: usize,
+    /// The row it was re-seeded at: the row with the lowest log-likelihood
+    /// under that iteration's model not already used.
+    pub row: u64,
+    /// `"empty"` (less than one row's worth of responsibility) or
+    /// `"singular"` (its covariance was not positive definite).
+    pub reason: &'static str,
 }
 
 /// A fitted model and the report of its fit.
@@ -177,6 +198,7 @@ pub struct GaussianMixtureParams {
     tol: f64,
     reg_covar: f64,
     seed: u64,
+    reseed_collapsed: bool,
 }
 
 /// The default seed: fixed, so two identical runs give identical models.
@@ -196,6 +218,7 @@ impl GaussianMixtureParams {
             tol: 1e-3,
             reg_covar: 1e-6,
             seed: DEFAULT_SEED,
+            reseed_collapsed: false,
         }
     }
 
@@ -240,6 +263,25 @@ impl GaussianMixtureParams {
     /// Seed of every random choice.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Opt-in recovery of collapsed components (default off: scikit-learn's
+    /// behaviour, where `reg_covar` keeps an empty component finite and a
+    /// singular covariance is an error naming the component).
+    ///
+    /// When on, after each E-step a component holding less than one row's
+    /// worth of responsibility (`N_k` below the mean row weight), or whose
+    /// new covariance is not positive definite, is re-seeded at the row with
+    /// the lowest log-likelihood under the current model (the next lowest for
+    /// a second component...): its mean becomes that row, its covariance the
+    /// average variance of the healthy components (diagonal), its weight
+    /// `1/K` before renormalising. Each event is listed in
+    /// [`FitReport::reseeds`]; an iteration that re-seeds never counts as
+    /// converged. A singular tied covariance cannot be fixed this way and
+    /// stays an error.
+    pub fn reseed_collapsed(mut self, on: bool) -> Self {
+        self.reseed_collapsed = on;
         self
     }
 
@@ -419,6 +461,7 @@ impl GaussianMixtureParams {
             best_restart,
             restarts,
             stopped,
+            reseeds: run.reseeds,
         };
         Ok(Fit { model, report })
     }
@@ -465,24 +508,25 @@ impl GaussianMixtureParams {
             init_seconds,
             converged: false,
             stopped: false,
+            reseeds: Vec::new(),
         };
         for iteration in 1..=self.max_iter {
             let t = Instant::now();
             let stats = e_step(&model, data, weights);
             let lower_bound = stats.mean_log_likelihood();
-            model = m_step_from(
-                model.covariance_type(),
-                model.means(),
-                &stats,
-                self.reg_covar,
-            )
-            .map_err(|component| {
-                Error::new(ErrorKind::SingularCovariance {
-                    component,
-                    iteration,
-                    reg_covar: self.reg_covar,
-                })
-            })?;
+            let n_reseeds = run.reseeds.len();
+            model = if self.reseed_collapsed {
+                self.m_step_with_recovery(&model, data, &stats, iteration, &mut run.reseeds)?
+            } else {
+                m_step_from(
+                    model.covariance_type(),
+                    model.means(),
+                    &stats,
+                    self.reg_covar,
+                )
+                .map_err(|component| self.singular(component, iteration))?
+            };
+            let reseeded = run.reseeds.len() > n_reseeds;
             let change = lower_bound - run.lower_bound;
             let seconds = t.elapsed().as_secs_f64();
             run.lower_bound = lower_bound;
@@ -497,7 +541,7 @@ impl GaussianMixtureParams {
                 change,
                 seconds,
             });
-            if change.abs() < self.tol {
+            if change.abs() < self.tol && !reseeded {
                 run.converged = true;
                 break;
             }
@@ -510,6 +554,133 @@ impl GaussianMixtureParams {
     }
 }
 
+impl GaussianMixtureParams {
+    fn singular(&self, component: usize, iteration: usize) -> Error {
+        Error::new(ErrorKind::SingularCovariance {
+            component,
+            iteration,
+            reg_covar: self.reg_covar,
+        })
+    }
+
+    /// The M-step, re-seeding empty or singular components (see
+    /// [`GaussianMixtureParams::reseed_collapsed`]).
+    fn m_step_with_recovery<D: Rows>(
+        &self,
+        model: &GaussianMixture,
+        data: &D,
+        stats: &SufficientStats,
+        iteration: usize,
+        reseeds: &mut Vec<Reseed>,
+    ) -> Result<GaussianMixture> {
+        let ct = model.covariance_type();
+        let (k, d) = (model.n_components(), model.n_features());
+        let p = m_step_parameters(ct, model.means(), stats, self.reg_covar);
+        let mean_row_weight = stats.n_samples() / data.n_samples() as f64;
+        let mut collapsed: Vec<usize> = (0..k)
+            .filter(|&c| stats.nk()[c] < mean_row_weight)
+            .collect();
+        let mut reasons = vec!["empty"; collapsed.len()];
+        loop {
+            if !collapsed.is_empty() {
+                let mut q = p.clone();
+                reseed(&mut q, ct, &collapsed, stats, data)
+                    .ok_or_else(|| self.singular(collapsed[collapsed.len() - 1], iteration))?;
+                match GaussianMixture::assemble(ct, k, d, q.weights, q.means, q.covariances) {
+                    Ok(m) => {
+                        let lowest = stats.lowest_likelihood_rows();
+                        for (i, (&component, reason)) in collapsed.iter().zip(&reasons).enumerate()
+                        {
+                            reseeds.push(Reseed {
+                                iteration,
+                                component,
+                                row: lowest[i].1,
+                                reason,
+                            });
+                        }
+                        return Ok(m);
+                    }
+                    Err(c) if ct != CovarianceType::Tied && !collapsed.contains(&c) => {
+                        collapsed.push(c);
+                        reasons.push("singular");
+                    }
+                    Err(c) => return Err(self.singular(c, iteration)),
+                }
+            } else {
+                match GaussianMixture::assemble(
+                    ct,
+                    k,
+                    d,
+                    p.weights.clone(),
+                    p.means.clone(),
+                    p.covariances.clone(),
+                ) {
+                    Ok(m) => return Ok(m),
+                    Err(c) if ct != CovarianceType::Tied => {
+                        collapsed.push(c);
+                        reasons.push("singular");
+                    }
+                    Err(c) => return Err(self.singular(c, iteration)),
+                }
+            }
+        }
+    }
+}
+
+/// Moves each component of `collapsed` (in order) to the next of the rows
+/// with the lowest log-likelihood: mean at the row, covariance the mean
+/// variance per feature of the other components (diagonal), weight `1/K`,
+/// then renormalises the weights. `None` if there are not enough rows.
+fn reseed<D: Rows>(
+    p: &mut Parameters,
+    ct: CovarianceType,
+    collapsed: &[usize],
+    stats: &SufficientStats,
+    data: &D,
+) -> Option<()> {
+    let (k, d) = (p.k, p.d);
+    let lowest = stats.lowest_likelihood_rows();
+    if lowest.len() < collapsed.len() {
+        return None;
+    }
+    let healthy: Vec<usize> = (0..k).filter(|c| !collapsed.contains(c)).collect();
+    // Mean variance per feature over the healthy components (all if none is).
+    let pool = if healthy.is_empty() {
+        (0..k).collect()
+    } else {
+        healthy
+    };
+    let mut var = vec![0.0; d];
+    for &c in &pool {
+        let dense = crate::covariance::dense_covariance(ct, &p.covariances, c, d);
+        for j in 0..d {
+            var[j] += dense[j * d + j] / pool.len() as f64;
+        }
+    }
+    for (i, &c) in collapsed.iter().enumerate() {
+        let row = data.row(lowest[i].1 as usize);
+        for j in 0..d {
+            p.means[c * d + j] = row[j].to_f64();
+        }
+        match ct {
+            CovarianceType::Full => {
+                let cov = &mut p.covariances[c * d * d..(c + 1) * d * d];
+                cov.fill(0.0);
+                for j in 0..d {
+                    cov[j * d + j] = var[j];
+                }
+            }
+            CovarianceType::Diag => p.covariances[c * d..(c + 1) * d].copy_from_slice(&var),
+            CovarianceType::Spherical => p.covariances[c] = var.iter().sum::<f64>() / d as f64,
+            CovarianceType::Tied => {}
+        }
+        p.weights[c] = 1.0 / k as f64;
+    }
+    let total: f64 = p.weights.iter().sum();
+    p.weights.iter_mut().for_each(|w| *w /= total);
+    Some(())
+}
+
 struct Run {
     lower_bound: f64,
     lower_bounds: Vec<f64>,
@@ -517,4 +688,5 @@ struct Run {
     init_seconds: f64,
     converged: bool,
     stopped: bool,
+    reseeds: Vec<Reseed>,
 }

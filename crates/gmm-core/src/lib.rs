@@ -53,7 +53,7 @@ pub use data::{DataView, Rows, Scalar, Shards};
 pub use error::{Error, ErrorKind, Result};
 pub use fit::{
     DEFAULT_SEED, Fit, FitObserver, FitReport, GaussianMixtureParams, Init, IterationProgress,
-    NoObserver, RestartReport,
+    NoObserver, Reseed, RestartReport,
 };
 pub use kernel::{BLOCK_ROWS, CHUNK_ROWS};
 pub use model::{FitInfo, GaussianMixture};

@@ -443,6 +443,27 @@ pub(crate) fn m_step_from(
     stats: &SufficientStats,
     reg_covar: f64,
 ) -> std::result::Result<GaussianMixture, usize> {
+    let p = m_step_parameters(covariance_type, centres, stats, reg_covar);
+    GaussianMixture::assemble(covariance_type, p.k, p.d, p.weights, p.means, p.covariances)
+}
+
+/// Raw parameters of a mixture before its precision factors are computed.
+#[derive(Debug, Clone)]
+pub(crate) struct Parameters {
+    pub k: usize,
+    pub d: usize,
+    pub weights: Vec<f64>,
+    pub means: Vec<f64>,
+    pub covariances: Vec<f64>,
+}
+
+/// The parameters of the M-step (see [`m_step_from`]), not yet factored.
+pub(crate) fn m_step_parameters(
+    covariance_type: CovarianceType,
+    centres: &[f64],
+    stats: &SufficientStats,
+    reg_covar: f64,
+) -> Parameters {
     let (k, d) = (stats.n_components(), stats.n_features());
     debug_assert_eq!(stats.covariance_type(), covariance_type);
     let nk_reg: Vec<f64> = stats.nk.iter().map(|n| n + NK_EPS).collect();
@@ -516,5 +537,11 @@ pub(crate) fn m_step_from(
             }
         }
     }
-    GaussianMixture::assemble(covariance_type, k, d, weights, means, covariances)
+    Parameters {
+        k,
+        d,
+        weights,
+        means,
+        covariances,
+    }
 }

@@ -63,6 +63,12 @@ pub struct SufficientStats {
     pub(crate) scatter: Vec<f64>,
     pub(crate) sum_log_likelihood: f64,
     pub(crate) n_samples: f64,
+    /// The (at most `K`) rows with the lowest log-likelihood, as
+    /// `(log-likelihood, row)` sorted ascending (ties: lower row first);
+    /// rows of weight zero are not candidates. Used to re-seed collapsed
+    /// components.
+    #[serde(default)]
+    pub(crate) lowest: Vec<(f64, u64)>,
 }
 
 impl SufficientStats {
@@ -77,6 +83,7 @@ impl SufficientStats {
             scatter: vec![0.0; covariance_type.scatter_len(k, d)],
             sum_log_likelihood: 0.0,
             n_samples: 0.0,
+            lowest: Vec::new(),
         }
     }
 
@@ -140,6 +147,9 @@ impl SufficientStats {
         add(&mut self.scatter, &other.scatter);
         self.sum_log_likelihood += other.sum_log_likelihood;
         self.n_samples += other.n_samples;
+        for &(ll, row) in &other.lowest {
+            self.offer_lowest(ll, row);
+        }
         Ok(())
     }
 
@@ -165,6 +175,31 @@ impl SufficientStats {
     /// The covariance type the statistics are kept for.
     pub fn covariance_type(&self) -> CovarianceType {
         self.covariance_type
+    }
+
+    /// Keeps `(ll, row)` if it is among the `K` lowest seen (a total order:
+    /// log-likelihood, then row index, so merging order never matters).
+    #[inline]
+    pub(crate) fn offer_lowest(&mut self, ll: f64, row: u64) {
+        let k = self.n_components;
+        let key = |a: &(f64, u64)| (a.0, a.1);
+        if self.lowest.len() == k {
+            let last = key(self.lowest.last().expect("k >= 1"));
+            if !(ll < last.0 || (ll == last.0 && row < last.1)) {
+                return;
+            }
+            self.lowest.pop();
+        }
+        let at = self
+            .lowest
+            .partition_point(|a| a.0 < ll || (a.0 == ll && a.1 < row));
+        self.lowest.insert(at, (ll, row));
+    }
+
+    /// The rows with the lowest log-likelihood under the model of the E-step
+    /// (at most `K`, lowest first): `(log-likelihood, row index)`.
+    pub fn lowest_likelihood_rows(&self) -> &[(f64, u64)] {
+        &self.lowest
     }
 
     /// Number of components `K`.
@@ -321,6 +356,17 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
                     let w = &w[lo..hi];
                     stats.sum_log_likelihood += kernel::weigh_rows(w, m, k, s);
                     stats.n_samples += w.iter().sum::<f64>();
+                }
+            }
+            for (i, &ll) in s.ll[..m].iter().enumerate() {
+                let counts = weights.is_none_or(|w| w[lo + i] > 0.0);
+                let threshold = if stats.lowest.len() < k {
+                    f64::INFINITY
+                } else {
+                    stats.lowest[k - 1].0
+                };
+                if ll <= threshold && counts {
+                    stats.offer_lowest(ll, (lo + i) as u64);
                 }
             }
             let resp = std::mem::take(&mut s.lp);
