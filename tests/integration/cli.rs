@@ -640,3 +640,59 @@ fn sample_weights_count_rows_and_bad_weights_are_refused() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn select_prints_a_table_marks_the_best_and_writes_its_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("x.npy");
+    let x = gmm::Preset::Seed2d.generate(Some(4000), 6);
+    write_npy(&data, &x, &[4000, 2]).unwrap();
+    let best = dir.path().join("best.json");
+    let report = dir.path().join("sel.json");
+    let o = gmm(&[
+        "select",
+        s(&data),
+        "--components",
+        "1..4",
+        "--covariance",
+        "full,spherical",
+        "--out",
+        s(&best),
+        "--report",
+        s(&report),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty());
+    let table = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 1 + 8 + 1, "{table}");
+    assert!(lines[0].contains("BIC") && lines[0].contains("AIC"));
+    let marked: Vec<&&str> = lines.iter().filter(|l| l.starts_with(" *")).collect();
+    assert_eq!(marked.len(), 1, "{table}");
+    assert!(marked[0].contains(" 3  spherical"), "{table}");
+    assert_eq!(lines[9], "best by BIC: K = 3, covariance spherical");
+    let m = load_model(&best).unwrap();
+    assert_eq!(m.n_components(), 3);
+    assert_eq!(m.covariance_type(), gmm::CovarianceType::Spherical);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["candidates"].as_array().unwrap().len(), 8);
+    assert_eq!(r["criterion"], "bic");
+    assert_eq!(r["best"], 5);
+    // Bad requests: one line, exit 1, nothing written.
+    let never = dir.path().join("never.json");
+    for (args, needle) in [
+        (vec!["--components", "5..2"], "empty range"),
+        (vec!["--components", "a,b"], "not a range"),
+        (vec!["--components", "0..3"], "includes 0"),
+        (vec!["--covariance", "full,round"], "covariance_type"),
+        (vec!["--criterion", "mdl"], "criterion"),
+        (vec!["--init", s(&best)], "must be a method"),
+    ] {
+        let mut full = vec!["select", s(&data), "--out", s(&never)];
+        full.extend(args);
+        assert_fails(&gmm(&full), 1, needle);
+        assert!(!never.exists());
+    }
+}

@@ -7,4 +7,5 @@ mod degenerate;
 mod engine;
 mod io;
 mod parity;
+mod select;
 mod weights;

@@ -23,6 +23,11 @@ pub enum Command {
         gmm fit x.npy --components 3 --init start.json --tol 0 --max-iter 50 --out model.json"
     )]
     Fit(FitArgs),
+    /// Fit a range of component counts (and covariance types), print the
+    /// log-likelihood, BIC and AIC of each, and mark the best.
+    #[command(after_help = "Example:\n  gmm select x.npy --components 1..10\n  \
+        gmm select x.npy --components 2,4,8 --covariance all --criterion aic --out best.json")]
+    Select(SelectArgs),
     /// Describe a .npy dataset: rows, columns, dtype, byte order, layout, whether it is mapped or copied.
     #[command(after_help = "Example:\n  gmm info x.npy")]
     Info(InfoArgs),
@@ -134,4 +139,50 @@ pub struct ConvertArgs {
     /// Field delimiter: one character, or `tab`.
     #[arg(long, default_value = ",")]
     pub delimiter: String,
+}
+
+/// Arguments of `gmm select`.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// The data: a .npy file or a directory of .npy shards.
+    pub data: PathBuf,
+    /// Component counts: a range `1..10` (inclusive), a list `2,4,8`, or one number.
+    #[arg(long, short = 'k', default_value = "1..10")]
+    pub components: String,
+    /// Covariance types: a list such as `full,diag`, or `all`.
+    #[arg(long, default_value = "full")]
+    pub covariance: String,
+    /// The criterion to minimise: bic or aic.
+    #[arg(long, default_value = "bic")]
+    pub criterion: String,
+    /// Initialisation method of every fit: kmeans, k-means++, random-from-data or random.
+    #[arg(long, default_value = "kmeans")]
+    pub init: String,
+    /// Restarts per candidate; the best lower bound is kept.
+    #[arg(long, default_value_t = 1)]
+    pub n_init: usize,
+    /// Maximum EM iterations per fit.
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
+    pub max_iter: usize,
+    /// Convergence tolerance on the mean log-likelihood.
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    pub tol: f64,
+    /// Added to every covariance diagonal.
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
+    pub reg_covar: f64,
+    /// Seed of all random choices.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Where to write the best model's JSON.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where to write every candidate's figures and fit report as JSON.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Print nothing on standard error but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }

@@ -6,16 +6,18 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use gmm_core::{
-    CovarianceType, Fit, FitObserver, GaussianMixtureParams, Init, IterationProgress, Preset, Rows,
+    CovarianceType, Criterion, Fit, FitObserver, GaussianMixtureParams, Init, IterationProgress,
+    ModelSelection, Preset, Rows, Selection,
 };
 use gmm_io::{DataSource, Dataset, SourceRows};
 
-use crate::args::{Cli, Command, ConvertArgs, FitArgs, GenerateArgs, InfoArgs};
+use crate::args::{Cli, Command, ConvertArgs, FitArgs, GenerateArgs, InfoArgs, SelectArgs};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Fit(a) => fit(a),
+        Command::Select(a) => select(a),
         Command::Generate(a) => generate(a),
         Command::Info(a) => info(a),
         Command::Convert(a) => convert(a),
@@ -330,5 +332,134 @@ fn convert(a: ConvertArgs) -> Result<()> {
         },
         a.output.display()
     );
+    Ok(())
+}
+
+/// Parses `1..10` (inclusive), `2,4,8` or `3`.
+fn parse_components(s: &str) -> Result<Vec<usize>> {
+    let bad = || {
+        anyhow::anyhow!(
+            "--components '{s}' is not a range like 1..10, a list like 2,4,8, or a number"
+        )
+    };
+    let ks: Vec<usize> = if let Some((a, b)) = s.split_once("..") {
+        let (a, b): (usize, usize) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if a > b {
+            bail!("--components '{s}' is an empty range: write the smaller count first");
+        }
+        (a..=b).collect()
+    } else {
+        s.split(',')
+            .map(|p| p.trim().parse().map_err(|_| bad()))
+            .collect::<Result<_>>()?
+    };
+    if ks.contains(&0) {
+        bail!("--components '{s}' includes 0: every candidate needs at least one component");
+    }
+    Ok(ks)
+}
+
+fn parse_covariances(s: &str) -> Result<Vec<CovarianceType>> {
+    if s == "all" {
+        return Ok(CovarianceType::ALL.to_vec());
+    }
+    Ok(s.split(',')
+        .map(|t| t.trim().parse())
+        .collect::<std::result::Result<_, _>>()?)
+}
+
+fn select(a: SelectArgs) -> Result<()> {
+    let components = parse_components(&a.components)?;
+    let types = parse_covariances(&a.covariance)?;
+    let criterion: Criterion = a.criterion.parse()?;
+    let init = match parse_init(&a.init)? {
+        Init::Given(_) => bail!(
+            "--init for select must be a method (kmeans, k-means++, random-from-data, random): \
+             the candidates have different numbers of components"
+        ),
+        m => m,
+    };
+    for out in a.out.iter().chain(a.report.iter()) {
+        check_not_input(out, &[a.data.as_path()])?;
+    }
+    if let (Some(o), Some(r)) = (&a.out, &a.report) {
+        if o == r {
+            bail!("--out and --report are the same file: give two paths");
+        }
+    }
+    let selection = ModelSelection::new(components)
+        .covariance_types(types)
+        .criterion(criterion)
+        .params(
+            GaussianMixtureParams::new(1)
+                .init(init)
+                .n_init(a.n_init)
+                .max_iter(a.max_iter)
+                .tol(a.tol)
+                .reg_covar(a.reg_covar)
+                .seed(a.seed),
+        );
+    let source = DataSource::open(&a.data)?;
+    let run = || -> Result<Selection> {
+        Ok(match source.rows() {
+            SourceRows::F64(v) => selection.fit(&v)?,
+            SourceRows::F32(v) => selection.fit(&v)?,
+        })
+    };
+    let sel = match a.threads {
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t as usize)
+            .build()
+            .context("cannot start the thread pool")?
+            .install(run)?,
+        None => run()?,
+    };
+    if let Some(path) = &a.report {
+        let text = serde_json::to_string_pretty(&sel).expect("a selection serialises");
+        gmm_io::write_atomically(path, |w| {
+            w.write_all(text.as_bytes())?;
+            w.write_all(b"\n")
+        })?;
+    }
+    if let Some(path) = &a.out {
+        gmm_io::save_model(path, &sel.best().model)?;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "      K  covariance    log-likelihood               BIC               AIC  iterations  converged"
+    )?;
+    for (i, c) in sel.candidates.iter().enumerate() {
+        writeln!(
+            out,
+            "{} {:>4}  {:<10} {:>17.6} {:>17.4} {:>17.4}  {:>10}  {}",
+            if i == sel.best { " *" } else { "  " },
+            c.n_components,
+            c.covariance_type.as_str(),
+            c.mean_log_likelihood,
+            c.bic,
+            c.aic,
+            c.report.n_iter,
+            if c.report.converged { "yes" } else { "no" }
+        )?;
+    }
+    let b = sel.best();
+    writeln!(
+        out,
+        "best by {}: K = {}, covariance {}",
+        criterion.as_str().to_uppercase(),
+        b.n_components,
+        b.covariance_type
+    )?;
+    if !a.quiet {
+        let total: f64 = sel.candidates.iter().map(|c| c.report.fit_seconds).sum();
+        eprintln!(
+            "{} candidates fitted in {total:.3} s of fitting",
+            sel.candidates.len()
+        );
+    }
     Ok(())
 }

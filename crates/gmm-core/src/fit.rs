@@ -266,6 +266,16 @@ impl GaussianMixtureParams {
         self
     }
 
+    /// The initialisation method.
+    pub fn init_method(&self) -> &Init {
+        &self.init
+    }
+
+    pub(crate) fn with_components(mut self, n_components: usize) -> Self {
+        self.n_components = n_components;
+        self
+    }
+
     /// Opt-in recovery of collapsed components (default off: scikit-learn's
     /// behaviour, where `reg_covar` keeps an empty component finite and a
     /// singular covariance is an error naming the component).

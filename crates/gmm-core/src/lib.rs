@@ -45,6 +45,7 @@ mod init;
 mod kernel;
 mod model;
 pub mod reference;
+mod select;
 mod stats;
 mod synthetic;
 
@@ -57,5 +58,6 @@ pub use fit::{
 };
 pub use kernel::{BLOCK_ROWS, CHUNK_ROWS};
 pub use model::{FitInfo, GaussianMixture};
+pub use select::{Candidate, Criterion, ModelSelection, Selection};
 pub use stats::SufficientStats;
 pub use synthetic::{Preset, fixed_init};
