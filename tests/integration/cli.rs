@@ -696,3 +696,168 @@ fn select_prints_a_table_marks_the_best_and_writes_its_model() {
         assert!(!never.exists());
     }
 }
+
+#[test]
+fn predict_score_and_sample_agree_with_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture_path("aniso5d.npy");
+    let model_path = fixture_path("aniso5d.diag.init.json");
+    let model = load_model(&model_path).unwrap();
+    let (x, n, d) = load_data("aniso5d");
+    let view = gmm::DataView::new(&x, n, d).unwrap();
+    // Labels (int64) and responsibilities (float64 N x K).
+    let labels = dir.path().join("labels.npy");
+    let proba = dir.path().join("proba.npy");
+    let o = gmm(&["predict", s(&model_path), s(&data), "--out", s(&labels)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ds = Dataset::open(&labels).unwrap();
+    assert_eq!(ds.info().source_dtype, "int64");
+    assert_eq!(ds.info().shape, vec![n]);
+    let got: Vec<usize> = match ds.view() {
+        gmm::io::DatasetView::F64(v) => v.as_slice().iter().map(|l| *l as usize).collect(),
+        _ => unreachable!(),
+    };
+    assert_eq!(got, model.predict(view).unwrap());
+    let o = gmm(&[
+        "predict",
+        s(&model_path),
+        s(&data),
+        "--proba",
+        "--out",
+        s(&proba),
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success());
+    let ds = Dataset::open(&proba).unwrap();
+    assert_eq!((ds.n_samples(), ds.n_features()), (n, model.n_components()));
+    match ds.view() {
+        gmm::io::DatasetView::F64(v) => {
+            assert_eq!(v.as_slice(), model.predict_proba(view).unwrap().as_slice())
+        }
+        _ => unreachable!(),
+    }
+    // Score: a number, or JSON with BIC and AIC.
+    let o = gmm(&["score", s(&model_path), s(&data)]);
+    assert!(o.status.success());
+    let mean: f64 = String::from_utf8(o.stdout).unwrap().trim().parse().unwrap();
+    assert_eq!(mean, model.score(view).unwrap());
+    let o = gmm(&["score", s(&model_path), s(&data), "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["n_samples"], n);
+    assert!(
+        (j["bic"].as_f64().unwrap() - model.bic(view).unwrap()).abs()
+            < 1e-9 * j["bic"].as_f64().unwrap().abs()
+    );
+    assert!(
+        (j["aic"].as_f64().unwrap() - model.aic(view).unwrap()).abs()
+            < 1e-9 * j["aic"].as_f64().unwrap().abs()
+    );
+    assert_eq!(j["mean_log_likelihood"].as_f64().unwrap(), mean);
+    // Sample: seeded, rows and labels as the library draws them.
+    let xs = dir.path().join("xs.npy");
+    let zs = dir.path().join("zs.npy");
+    let o = gmm(&[
+        "sample",
+        s(&model_path),
+        "--n",
+        "500",
+        "--seed",
+        "9",
+        "--out",
+        s(&xs),
+        "--labels",
+        s(&zs),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (want_x, want_z) = model.sample(500, 9);
+    match Dataset::open(&xs).unwrap().view() {
+        gmm::io::DatasetView::F64(v) => {
+            assert_eq!((v.n_samples(), v.n_features()), (500, d));
+            assert_eq!(v.as_slice(), want_x.as_slice());
+        }
+        _ => unreachable!(),
+    }
+    assert_eq!(Dataset::open(&zs).unwrap().n_samples(), want_z.len());
+    // Bad input: one line, exit 1, nothing written.
+    let never = dir.path().join("never.npy");
+    let wrong = fixture_path("seed2d.npy");
+    assert_fails(
+        &gmm(&["predict", s(&model_path), s(&wrong), "--out", s(&never)]),
+        1,
+        "n_features",
+    );
+    assert_fails(
+        &gmm(&["score", s(&data), s(&data)]),
+        1,
+        "cannot use the model",
+    );
+    assert_fails(
+        &gmm(&["sample", s(&model_path), "--n", "0", "--out", s(&never)]),
+        1,
+        "--n must be at least 1",
+    );
+    assert_fails(
+        &gmm(&["predict", s(&model_path), s(&data), "--out", s(&data)]),
+        1,
+        "over an input",
+    );
+    assert!(!never.exists());
+}
+
+#[test]
+fn ctrl_c_stops_the_fit_and_still_writes_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("x.npy");
+    let n = 200_000;
+    let x = gmm::Preset::Small.generate(Some(n), 1);
+    write_npy(&data, &x, &[n, 8]).unwrap();
+    let out = dir.path().join("m.json");
+    let report = dir.path().join("r.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .args([
+            "fit",
+            s(&data),
+            "-k",
+            "4",
+            "--init",
+            "random-from-data",
+            "--tol",
+            "0",
+            "--max-iter",
+            "1000000",
+            "--out",
+            s(&out),
+            "--report",
+            s(&report),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it start iterating, then interrupt it as a terminal would.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted: wrote the best model so far"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(json["converged"], false);
+    let n_iter = json["n_iter"].as_u64().unwrap();
+    assert!((1..1_000_000).contains(&n_iter));
+    let m = load_model(&out).unwrap();
+    assert_eq!(m.n_components(), 4);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["stopped"], true);
+    assert_eq!(r["n_iter"].as_u64(), Some(n_iter));
+}

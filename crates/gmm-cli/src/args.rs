@@ -28,6 +28,23 @@ pub enum Command {
     #[command(after_help = "Example:\n  gmm select x.npy --components 1..10\n  \
         gmm select x.npy --components 2,4,8 --covariance all --criterion aic --out best.json")]
     Select(SelectArgs),
+    /// Assign each row to its most probable component (int64 labels), or
+    /// write the responsibilities (float64, N x K) with --proba.
+    #[command(
+        after_help = "Example:\n  gmm predict model.json x.npy --out labels.npy\n  \
+        gmm predict model.json x.npy --proba --out proba.npy"
+    )]
+    Predict(PredictArgs),
+    /// Mean log-likelihood per row of the data under a model; --json adds BIC, AIC and n_samples.
+    #[command(
+        after_help = "Example:\n  gmm score model.json x.npy\n  gmm score model.json x.npy --json"
+    )]
+    Score(ScoreArgs),
+    /// Draw rows from a model (float64, N x D), seeded.
+    #[command(
+        after_help = "Example:\n  gmm sample model.json --n 1000 --seed 3 --out x.npy --labels z.npy"
+    )]
+    Sample(SampleArgs),
     /// Describe a .npy dataset: rows, columns, dtype, byte order, layout, whether it is mapped or copied.
     #[command(after_help = "Example:\n  gmm info x.npy")]
     Info(InfoArgs),
@@ -185,4 +202,56 @@ pub struct SelectArgs {
     /// Print nothing on standard error but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// Arguments of `gmm predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model JSON.
+    pub model: PathBuf,
+    /// The data: a .npy file or a directory of .npy shards.
+    pub data: PathBuf,
+    /// Write the responsibilities (N x K float64) instead of labels.
+    #[arg(long)]
+    pub proba: bool,
+    /// Output .npy file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+/// Arguments of `gmm score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// The model JSON.
+    pub model: PathBuf,
+    /// The data: a .npy file or a directory of .npy shards.
+    pub data: PathBuf,
+    /// Print {"mean_log_likelihood", "bic", "aic", "n_samples"} as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+/// Arguments of `gmm sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// The model JSON.
+    pub model: PathBuf,
+    /// Number of rows to draw.
+    #[arg(long)]
+    pub n: usize,
+    /// Seed (fixed default: identical runs, identical files).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output .npy file (N x D float64), rows grouped by component.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write each row's component (int64) to this .npy file.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
 }

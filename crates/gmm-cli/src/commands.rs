@@ -3,6 +3,10 @@
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use anyhow::{Context, Result, bail};
 use gmm_core::{
@@ -11,16 +15,31 @@ use gmm_core::{
 };
 use gmm_io::{DataSource, Dataset, SourceRows};
 
-use crate::args::{Cli, Command, ConvertArgs, FitArgs, GenerateArgs, InfoArgs, SelectArgs};
+use crate::args::{
+    Cli, Command, ConvertArgs, FitArgs, GenerateArgs, InfoArgs, PredictArgs, SampleArgs, ScoreArgs,
+    SelectArgs,
+};
+
+/// How a command that ran without error ended.
+pub enum Outcome {
+    /// It did all it was asked.
+    Done,
+    /// Ctrl-C stopped it early; its outputs were still written.
+    Interrupted,
+}
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let done = |r: Result<()>| r.map(|()| Outcome::Done);
     match cli.command {
         Command::Fit(a) => fit(a),
-        Command::Select(a) => select(a),
-        Command::Generate(a) => generate(a),
-        Command::Info(a) => info(a),
-        Command::Convert(a) => convert(a),
+        Command::Select(a) => done(select(a)),
+        Command::Predict(a) => done(predict(a)),
+        Command::Score(a) => done(score(a)),
+        Command::Sample(a) => done(sample(a)),
+        Command::Generate(a) => done(generate(a)),
+        Command::Info(a) => done(info(a)),
+        Command::Convert(a) => done(convert(a)),
     }
 }
 
@@ -59,36 +78,111 @@ fn parse_init(s: &str) -> Result<Init> {
     })
 }
 
-/// Prints one line per iteration on stderr when it is a terminal.
+/// Set by the Ctrl-C handler; a second Ctrl-C aborts at once.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C handler of `fit` (once per process).
+fn install_interrupt_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // If no handler can be installed, Ctrl-C keeps its default action.
+        let _ = ctrlc::set_handler(|| {
+            if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                eprintln!("\ninterrupted twice: aborting without writing the model");
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\ninterrupt: stopping after the current iteration and writing the model \
+                 (Ctrl-C again to abort)"
+            );
+        });
+    });
+}
+
+/// Progress bars on stderr (indicatif) when it is a terminal and not
+/// `--quiet`: a spinner while initialising, then a bar per restart with the
+/// lower bound, its change, iterations per second and elapsed time. Also
+/// turns a Ctrl-C into a stop after the current iteration.
 struct Progress {
     enabled: bool,
+    max_iter: usize,
+    init: &'static str,
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(enabled: bool, max_iter: usize, init: &'static str) -> Self {
+        Self {
+            enabled,
+            max_iter,
+            init,
+            bar: None,
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl FitObserver for Progress {
     fn on_restart(&mut self, restart: usize, n_init: usize) {
-        if self.enabled && n_init > 1 {
-            eprintln!("restart {}/{n_init}", restart + 1);
+        self.finish();
+        if !self.enabled {
+            return;
         }
+        let prefix = if n_init > 1 {
+            format!("restart {}/{n_init}", restart + 1)
+        } else {
+            "fit".to_string()
+        };
+        let spinner = ProgressBar::new_spinner().with_prefix(prefix).with_style(
+            ProgressStyle::with_template("{prefix} {spinner} {msg} {elapsed}")
+                .expect("a valid template"),
+        );
+        spinner.set_message(format!("initialising ({})", self.init));
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        self.bar = Some(spinner);
     }
 
     fn on_initialised(&mut self, _restart: usize, seconds: f64) {
-        if self.enabled {
-            eprintln!("initialised in {seconds:.3} s");
-        }
+        let Some(spinner) = self.bar.take() else {
+            return;
+        };
+        let prefix = spinner.prefix();
+        spinner.finish_and_clear();
+        let bar = ProgressBar::new(self.max_iter as u64)
+            .with_prefix(prefix)
+            .with_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} {msg} {per_sec} {elapsed}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+        bar.set_message(format!("initialised in {seconds:.2} s"));
+        self.bar = Some(bar);
     }
 
     fn on_iteration(&mut self, p: &IterationProgress) -> ControlFlow<()> {
-        if self.enabled {
-            eprintln!(
-                "iter {:>4}/{}  lower bound {:>16.10}  change {:>10.3e}  {:.4} s",
-                p.iteration, p.max_iter, p.lower_bound, p.change, p.seconds
-            );
+        if let Some(bar) = &self.bar {
+            bar.set_position(p.iteration as u64);
+            bar.set_message(format!(
+                "lower bound {:.8} change {:.2e}",
+                p.lower_bound, p.change
+            ));
         }
-        ControlFlow::Continue(())
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     }
 }
 
-fn fit(a: FitArgs) -> Result<()> {
+fn fit(a: FitArgs) -> Result<Outcome> {
     let init = parse_init(&a.init)?;
     let covariance: CovarianceType = match (&a.covariance, &init) {
         (Some(c), _) => c.parse()?,
@@ -124,9 +218,12 @@ fn fit(a: FitArgs) -> Result<()> {
         Some(path) => Some(load_weights(path)?),
         None => None,
     };
-    let mut progress = Progress {
-        enabled: !a.quiet && std::io::stderr().is_terminal(),
-    };
+    install_interrupt_handler();
+    let mut progress = Progress::new(
+        !a.quiet && std::io::stderr().is_terminal(),
+        a.max_iter,
+        params.init_method().name(),
+    );
     let mut run = || -> Result<Fit> {
         Ok(match source.rows() {
             SourceRows::F64(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress)?,
@@ -172,7 +269,14 @@ fn fit(a: FitArgs) -> Result<()> {
             r.threads
         );
     }
-    Ok(())
+    if fit.report.stopped {
+        eprintln!(
+            "interrupted: wrote the best model so far ({} iterations, \"converged\": false)",
+            fit.report.n_iter
+        );
+        return Ok(Outcome::Interrupted);
+    }
+    Ok(Outcome::Done)
 }
 
 fn fit_rows<D: Rows>(
@@ -460,6 +564,94 @@ fn select(a: SelectArgs) -> Result<()> {
             "{} candidates fitted in {total:.3} s of fitting",
             sel.candidates.len()
         );
+    }
+    Ok(())
+}
+
+/// Runs `f` in a pool of `threads` workers, or in the global pool.
+fn with_threads<R: Send>(threads: Option<u16>, f: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+    match threads {
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t as usize)
+            .build()
+            .context("cannot start the thread pool")?
+            .install(f),
+        None => f(),
+    }
+}
+
+fn load_model_arg(path: &Path) -> Result<gmm_core::GaussianMixture> {
+    gmm_io::load_model(path).context("cannot use the model")
+}
+
+fn predict(a: PredictArgs) -> Result<()> {
+    check_not_input(&a.out, &[a.data.as_path(), a.model.as_path()])?;
+    let model = load_model_arg(&a.model)?;
+    let source = DataSource::open(&a.data)?;
+    let n = source.n_samples();
+    let k = model.n_components();
+    with_threads(a.threads, || {
+        if a.proba {
+            let p = match source.rows() {
+                SourceRows::F64(v) => model.predict_proba(&v)?,
+                SourceRows::F32(v) => model.predict_proba(&v)?,
+            };
+            gmm_io::write_npy(&a.out, &p, &[n, k])?;
+        } else {
+            let labels = match source.rows() {
+                SourceRows::F64(v) => model.predict(&v)?,
+                SourceRows::F32(v) => model.predict(&v)?,
+            };
+            let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
+            gmm_io::write_npy(&a.out, &labels, &[n])?;
+        }
+        Ok(())
+    })
+}
+
+fn score(a: ScoreArgs) -> Result<()> {
+    let model = load_model_arg(&a.model)?;
+    let source = DataSource::open(&a.data)?;
+    let n = source.n_samples();
+    let mean = with_threads(a.threads, || {
+        Ok(match source.rows() {
+            SourceRows::F64(v) => model.score(&v)?,
+            SourceRows::F32(v) => model.score(&v)?,
+        })
+    })?;
+    let (nf, p) = (n as f64, model.n_parameters() as f64);
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let v = serde_json::json!({
+            "mean_log_likelihood": mean,
+            "bic": -2.0 * mean * nf + p * nf.ln(),
+            "aic": -2.0 * mean * nf + 2.0 * p,
+            "n_samples": n,
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        writeln!(out, "{mean}")?;
+    }
+    Ok(())
+}
+
+fn sample(a: SampleArgs) -> Result<()> {
+    if a.n == 0 {
+        bail!("--n must be at least 1");
+    }
+    check_not_input(&a.out, &[a.model.as_path()])?;
+    if let Some(l) = &a.labels {
+        check_not_input(l, &[a.model.as_path()])?;
+        if l == &a.out {
+            bail!("--out and --labels are the same file: give two paths");
+        }
+    }
+    let model = load_model_arg(&a.model)?;
+    let (x, labels) = model.sample(a.n, a.seed);
+    gmm_io::write_npy(&a.out, &x, &[a.n, model.n_features()])?;
+    if let Some(path) = &a.labels {
+        let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
+        gmm_io::write_npy(path, &labels, &[a.n])?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //!
 //! Errors are printed as one line, `error: ...`, with exit code 1 (2 for
 //! usage errors); outputs are written atomically, and never over an input.
+//! A fit stopped by Ctrl-C writes its model and exits with code 130.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -32,7 +33,9 @@ pub fn main() -> ExitCode {
         }
     };
     match commands::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(commands::Outcome::Done) => ExitCode::SUCCESS,
+        // Ctrl-C: the outputs were written, the fit stopped early.
+        Ok(commands::Outcome::Interrupted) => ExitCode::from(130),
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(1)
