@@ -861,3 +861,148 @@ fn ctrl_c_stops_the_fit_and_still_writes_the_model() {
     assert_eq!(r["stopped"], true);
     assert_eq!(r["n_iter"].as_u64(), Some(n_iter));
 }
+
+/// Decodes a PNG and returns (width, height, number of distinct colours).
+fn decode_png(path: &Path) -> (u32, u32, usize) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let px = &buf[..info.buffer_size()];
+    let step = info.color_type.samples();
+    let colours: std::collections::HashSet<&[u8]> = px.chunks_exact(step).collect();
+    (info.width, info.height, colours.len())
+}
+
+#[test]
+fn plot_fit_select_and_demo_draw_pictures_that_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    // demo: the README's main command, on fewer points.
+    let out_dir = dir.path().join("demo");
+    let o = gmm(&["demo", "--out-dir", s(&out_dir), "--n", "30000"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        stdout.contains("w true") && stdout.contains("w fit"),
+        "{stdout}"
+    );
+    let model = out_dir.join("model.json");
+    assert_eq!(load_model(&model).unwrap().n_components(), 3);
+    let (w, h, colours) = decode_png(&out_dir.join("fit.png"));
+    assert_eq!((w, h), (1500, 700));
+    assert!(colours > 50, "a picture, not a blank: {colours} colours");
+    // plot: PNG and SVG of a model over 5-D data (PCA projection).
+    let data = fixture_path("aniso5d.npy");
+    let m5 = fixture_path("aniso5d.init.json");
+    let png_out = dir.path().join("p.png");
+    let svg_out = dir.path().join("p.svg");
+    assert!(
+        gmm(&["plot", s(&m5), s(&data), "--out", s(&png_out)])
+            .status
+            .success()
+    );
+    let (w, h, colours) = decode_png(&png_out);
+    assert_eq!((w, h), (900, 750));
+    assert!(colours > 50);
+    assert!(
+        gmm(&[
+            "plot",
+            s(&m5),
+            s(&data),
+            "--out",
+            s(&svg_out),
+            "--max-points",
+            "300"
+        ])
+        .status
+        .success()
+    );
+    let svg = std::fs::read_to_string(&svg_out).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        svg.contains("PCA projection"),
+        "the picture says it is projected"
+    );
+    assert!(svg.matches("<circle").count() >= 300);
+    // fit --plot and select --plot.
+    let seed = fixture_path("seed2d.npy");
+    let fit_png = dir.path().join("fit.png");
+    let o = gmm(&[
+        "fit",
+        s(&seed),
+        "-k",
+        "3",
+        "--quiet",
+        "--out",
+        s(&dir.path().join("m.json")),
+        "--plot",
+        s(&fit_png),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(decode_png(&fit_png).0, 1500);
+    let sel_svg = dir.path().join("sel.svg");
+    let o = gmm(&[
+        "select",
+        s(&seed),
+        "-k",
+        "1..3",
+        "--covariance",
+        "full,diag",
+        "--quiet",
+        "--plot",
+        s(&sel_svg),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        std::fs::read_to_string(&sel_svg)
+            .unwrap()
+            .contains("BIC against K")
+    );
+    // Bad requests: one line, exit 1, nothing written.
+    let bad = dir.path().join("p.jpg");
+    assert_fails(
+        &gmm(&["plot", s(&m5), s(&data), "--out", s(&bad)]),
+        1,
+        "name it .png or .svg",
+    );
+    assert_fails(
+        &gmm(&[
+            "fit",
+            s(&seed),
+            "-k",
+            "2",
+            "--plot",
+            s(&bad),
+            "--out",
+            s(&dir.path().join("x.json")),
+        ]),
+        1,
+        "name it .png or .svg",
+    );
+    assert!(!dir.path().join("x.json").exists());
+    assert_fails(
+        &gmm(&["plot", s(&m5), s(&seed), "--out", s(&png_out)]),
+        1,
+        "columns",
+    );
+    let one = dir.path().join("one.npy");
+    write_npy(&one, &[1.0, 2.0, 3.0], &[3, 1]).unwrap();
+    let m1 = dir.path().join("m1.json");
+    std::fs::write(
+        &m1,
+        r#"{"weights": [1.0], "means": [[0.0]], "covariances": [[[1.0]]]}"#,
+    )
+    .unwrap();
+    assert_fails(
+        &gmm(&[
+            "plot",
+            s(&m1),
+            s(&one),
+            "--out",
+            s(&dir.path().join("q.png")),
+        ]),
+        1,
+        "at least 2 features",
+    );
+    assert!(!bad.exists() && !dir.path().join("q.png").exists());
+}

@@ -45,6 +45,17 @@ pub enum Command {
         after_help = "Example:\n  gmm sample model.json --n 1000 --seed 3 --out x.npy --labels z.npy"
     )]
     Sample(SampleArgs),
+    /// Draw a model over its data: points coloured by responsibilities, 1, 2
+    /// and 3 sigma ellipses, means (PCA projection when D > 2).
+    #[command(
+        after_help = "Example:\n  gmm plot model.json x.npy --out fit.png\n  gmm plot model.json x.npy --out fit.svg"
+    )]
+    Plot(PlotArgs),
+    /// The main job on its embedded default: the seeds' three-cluster data
+    /// (1,000,000 points), fitted with K = 3; prints true against fitted
+    /// parameters, writes the model JSON and a picture.
+    #[command(after_help = "Example:\n  gmm demo\n  gmm demo --out-dir demo --n 100000")]
+    Demo(DemoArgs),
     /// Describe a .npy dataset: rows, columns, dtype, byte order, layout, whether it is mapped or copied.
     #[command(after_help = "Example:\n  gmm info x.npy")]
     Info(InfoArgs),
@@ -110,6 +121,9 @@ pub struct FitArgs {
     /// Where to write a JSON report of the fit (iterations, lower bounds, timings).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Draw the fit and the lower bound per iteration (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// Print nothing on standard error but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -199,6 +213,9 @@ pub struct SelectArgs {
     /// Where to write every candidate's figures and fit report as JSON.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Draw the criterion against K, one line per covariance type (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// Print nothing on standard error but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -254,4 +271,36 @@ pub struct SampleArgs {
     /// Also write each row's component (int64) to this .npy file.
     #[arg(long)]
     pub labels: Option<PathBuf>,
+}
+
+/// Arguments of `gmm plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The model JSON.
+    pub model: PathBuf,
+    /// The data: a .npy file or a directory of .npy shards.
+    pub data: PathBuf,
+    /// The picture: .png or .svg.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// At most this many points are drawn (evenly spaced rows).
+    #[arg(long, default_value_t = 20_000)]
+    pub max_points: usize,
+}
+
+/// Arguments of `gmm demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for model.json, data.npy-free outputs and fit.png (created if missing).
+    #[arg(long, default_value = "gmm-demo")]
+    pub out_dir: PathBuf,
+    /// Number of points.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub n: usize,
+    /// Seed of the data and of the fit.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }

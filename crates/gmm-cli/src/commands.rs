@@ -16,9 +16,10 @@ use gmm_core::{
 use gmm_io::{DataSource, Dataset, SourceRows};
 
 use crate::args::{
-    Cli, Command, ConvertArgs, FitArgs, GenerateArgs, InfoArgs, PredictArgs, SampleArgs, ScoreArgs,
-    SelectArgs,
+    Cli, Command, ConvertArgs, DemoArgs, FitArgs, GenerateArgs, InfoArgs, PlotArgs, PredictArgs,
+    SampleArgs, ScoreArgs, SelectArgs,
 };
+use crate::plot::{self, Picture, Scene};
 
 /// How a command that ran without error ended.
 pub enum Outcome {
@@ -37,6 +38,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Predict(a) => done(predict(a)),
         Command::Score(a) => done(score(a)),
         Command::Sample(a) => done(sample(a)),
+        Command::Plot(a) => done(plot_cmd(a)),
+        Command::Demo(a) => done(demo(a)),
         Command::Generate(a) => done(generate(a)),
         Command::Info(a) => done(info(a)),
         Command::Convert(a) => done(convert(a)),
@@ -196,13 +199,12 @@ fn fit(a: FitArgs) -> Result<Outcome> {
     if let Some(w) = &a.sample_weight {
         inputs.push(w.as_path());
     }
-    for out in a.out.iter().chain(a.report.iter()) {
+    for out in a.out.iter().chain(a.report.iter()).chain(a.plot.iter()) {
         check_not_input(out, &inputs)?;
     }
-    if let (Some(o), Some(r)) = (&a.out, &a.report) {
-        if o == r {
-            bail!("--out and --report are the same file: give two paths");
-        }
+    check_distinct(&[a.out.as_deref(), a.report.as_deref(), a.plot.as_deref()])?;
+    if let Some(p) = &a.plot {
+        plot::check_picture_path(p)?;
     }
     let params = GaussianMixtureParams::new(a.components)
         .covariance_type(covariance)
@@ -268,6 +270,19 @@ fn fit(a: FitArgs) -> Result<Outcome> {
             median(&r.iteration_seconds),
             r.threads
         );
+    }
+    if let Some(path) = &a.plot {
+        let scene = match source.rows() {
+            SourceRows::F64(v) => Scene::new(&fit.model, &v, plot::DEFAULT_MAX_POINTS)?,
+            SourceRows::F32(v) => Scene::new(&fit.model, &v, plot::DEFAULT_MAX_POINTS)?,
+        };
+        plot::save(
+            path,
+            &Picture::Fit {
+                scene: &scene,
+                lower_bounds: Some(&fit.report.lower_bounds),
+            },
+        )?;
     }
     if fit.report.stopped {
         eprintln!(
@@ -486,13 +501,12 @@ fn select(a: SelectArgs) -> Result<()> {
         ),
         m => m,
     };
-    for out in a.out.iter().chain(a.report.iter()) {
+    for out in a.out.iter().chain(a.report.iter()).chain(a.plot.iter()) {
         check_not_input(out, &[a.data.as_path()])?;
     }
-    if let (Some(o), Some(r)) = (&a.out, &a.report) {
-        if o == r {
-            bail!("--out and --report are the same file: give two paths");
-        }
+    check_distinct(&[a.out.as_deref(), a.report.as_deref(), a.plot.as_deref()])?;
+    if let Some(p) = &a.plot {
+        plot::check_picture_path(p)?;
     }
     let selection = ModelSelection::new(components)
         .covariance_types(types)
@@ -530,6 +544,9 @@ fn select(a: SelectArgs) -> Result<()> {
     }
     if let Some(path) = &a.out {
         gmm_io::save_model(path, &sel.best().model)?;
+    }
+    if let Some(path) = &a.plot {
+        plot::save(path, &Picture::Criteria(&sel))?;
     }
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -653,5 +670,115 @@ fn sample(a: SampleArgs) -> Result<()> {
         let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
         gmm_io::write_npy(path, &labels, &[a.n])?;
     }
+    Ok(())
+}
+
+/// Refuses two outputs with the same path.
+fn check_distinct(outputs: &[Option<&Path>]) -> Result<()> {
+    let given: Vec<&Path> = outputs.iter().flatten().copied().collect();
+    for (i, a) in given.iter().enumerate() {
+        if given[..i].contains(a) {
+            bail!(
+                "{} is given for two outputs: give each output its own path",
+                a.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn plot_cmd(a: PlotArgs) -> Result<()> {
+    plot::check_picture_path(&a.out)?;
+    check_not_input(&a.out, &[a.data.as_path(), a.model.as_path()])?;
+    let model = load_model_arg(&a.model)?;
+    let source = DataSource::open(&a.data)?;
+    let scene = match source.rows() {
+        SourceRows::F64(v) => Scene::new(&model, &v, a.max_points)?,
+        SourceRows::F32(v) => Scene::new(&model, &v, a.max_points)?,
+    };
+    plot::save(
+        &a.out,
+        &Picture::Fit {
+            scene: &scene,
+            lower_bounds: None,
+        },
+    )
+}
+
+fn demo(a: DemoArgs) -> Result<()> {
+    if a.n < 3 {
+        bail!("--n must be at least 3 (one point per component)");
+    }
+    std::fs::create_dir_all(&a.out_dir)
+        .with_context(|| format!("cannot create {}", a.out_dir.display()))?;
+    let model_path = a.out_dir.join("model.json");
+    let picture = a.out_dir.join("fit.png");
+    let preset = Preset::Seed2d;
+    let x = preset.generate(Some(a.n), a.seed);
+    let data = gmm_core::DataView::new(&x, a.n, 2)?;
+    println!(
+        "the seeds' data: {} points, 60% N((0,0), 4I), 30% N((5,5), I), 10% N((0,5), 0.25I)",
+        a.n
+    );
+    let fit = with_threads(a.threads, || {
+        Ok(GaussianMixtureParams::new(3).seed(a.seed).fit(data)?)
+    })?;
+    let r = &fit.report;
+    println!(
+        "{} after {} iterations: lower bound {:.6}, {:.2} s ({:.4} s per iteration, {} threads)",
+        if r.converged {
+            "converged"
+        } else {
+            "not converged"
+        },
+        r.n_iter,
+        r.lower_bound,
+        r.fit_seconds,
+        median(&r.iteration_seconds),
+        r.threads
+    );
+    let truth = preset.truth(a.seed);
+    let m = &fit.model;
+    println!(
+        "{:<9} {:>7} {:>7}  {:>16} {:>16}  {:>30} {:>30}",
+        "component", "w true", "w fit", "mean true", "mean fit", "cov true", "cov fit"
+    );
+    let fmt = |v: &[f64]| {
+        format!(
+            "[{}]",
+            v.iter()
+                .map(|x| format!("{x:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let dist =
+        |p: &[f64], q: &[f64]| -> f64 { p.iter().zip(q).map(|(u, v)| (u - v).powi(2)).sum() };
+    for c in 0..3 {
+        let tm = truth.mean(c);
+        let f = (0..3)
+            .min_by(|&i, &j| dist(tm, m.mean(i)).total_cmp(&dist(tm, m.mean(j))))
+            .expect("three components");
+        println!(
+            "{:<9} {:>7.4} {:>7.4}  {:>16} {:>16}  {:>30} {:>30}",
+            c,
+            truth.weights()[c],
+            m.weights()[f],
+            fmt(tm),
+            fmt(m.mean(f)),
+            fmt(&truth.covariance_matrix(c)),
+            fmt(&m.covariance_matrix(f))
+        );
+    }
+    gmm_io::save_model(&model_path, m)?;
+    let scene = Scene::new(m, &data, plot::DEFAULT_MAX_POINTS)?;
+    plot::save(
+        &picture,
+        &Picture::Fit {
+            scene: &scene,
+            lower_bounds: Some(&r.lower_bounds),
+        },
+    )?;
+    println!("wrote {} and {}", model_path.display(), picture.display());
     Ok(())
 }

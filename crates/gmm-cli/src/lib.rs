@@ -11,6 +11,7 @@
 
 mod args;
 mod commands;
+mod plot;
 
 use std::process::ExitCode;
 
