@@ -1006,3 +1006,66 @@ fn plot_fit_select_and_demo_draw_pictures_that_decode() {
     );
     assert!(!bad.exists() && !dir.path().join("q.png").exists());
 }
+
+#[test]
+fn generate_writes_each_workload_seeded() {
+    let dir = tempfile::tempdir().unwrap();
+    for preset in ["seed2d", "small", "mid", "wide", "tall"] {
+        let (a, b, c) = (
+            dir.path().join(format!("{preset}.a.npy")),
+            dir.path().join(format!("{preset}.b.npy")),
+            dir.path().join(format!("{preset}.c.npy")),
+        );
+        for (path, seed) in [(&a, "1"), (&b, "1"), (&c, "2")] {
+            let o = gmm(&[
+                "generate",
+                "--preset",
+                preset,
+                "--n",
+                "500",
+                "--seed",
+                seed,
+                "--out",
+                s(path),
+            ]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        let p: gmm::Preset = preset.parse().unwrap();
+        let ds = Dataset::open(&a).unwrap();
+        assert_eq!(
+            (ds.n_samples(), ds.n_features()),
+            (500, p.shape().1),
+            "{preset}"
+        );
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "{preset}: same seed"
+        );
+        assert_ne!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&c).unwrap(),
+            "{preset}: seeds differ"
+        );
+    }
+    let out = dir.path().join("never.npy");
+    assert_fails(
+        &gmm(&["generate", "--preset", "huge", "--out", s(&out)]),
+        1,
+        "huge",
+    );
+    assert_fails(
+        &gmm(&[
+            "generate",
+            "--preset",
+            "small",
+            "--n",
+            "0",
+            "--out",
+            s(&out),
+        ]),
+        1,
+        "--n",
+    );
+    assert!(!out.exists());
+}

@@ -475,3 +475,48 @@ fn warm_start_continues_exactly_for_every_covariance_type() {
         }
     }
 }
+
+/// The observer sees the initialisation's progress: k-means++ centres, then
+/// Lloyd iterations.
+#[test]
+fn observer_sees_initialisation_progress() {
+    #[derive(Default)]
+    struct Log(Vec<(usize, String, usize, usize)>);
+    impl gmm::FitObserver for Log {
+        fn on_init_progress(&mut self, restart: usize, phase: &str, done: usize, total: usize) {
+            self.0.push((restart, phase.to_string(), done, total));
+        }
+        fn on_iteration(&mut self, _: &IterationProgress) -> ControlFlow<()> {
+            ControlFlow::Continue(())
+        }
+    }
+    let n = 3000;
+    let (x, d) = problem(61, n);
+    let data = DataView::new(&x, n, d).unwrap();
+    let mut log = Log::default();
+    GaussianMixtureParams::new(5)
+        .n_init(2)
+        .max_iter(2)
+        .fit_with_observer(data, &mut log)
+        .unwrap();
+    for restart in 0..2 {
+        let ev: Vec<_> = log.0.iter().filter(|e| e.0 == restart).collect();
+        let pp: Vec<usize> = ev
+            .iter()
+            .filter(|e| e.1 == "k-means++")
+            .map(|e| e.2)
+            .collect();
+        assert_eq!(pp, vec![2, 3, 4, 5], "restart {restart}");
+        let lloyd: Vec<&&(usize, String, usize, usize)> =
+            ev.iter().filter(|e| e.1 == "lloyd").collect();
+        assert!(!lloyd.is_empty());
+        assert!(
+            lloyd
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.2 == i + 1 && e.3 == 300)
+        );
+        // k-means++ comes first.
+        assert_eq!(ev[0].1, "k-means++");
+    }
+}

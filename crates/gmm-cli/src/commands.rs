@@ -111,6 +111,7 @@ struct Progress {
     max_iter: usize,
     init: &'static str,
     bar: Option<ProgressBar>,
+    init_phase: String,
 }
 
 impl Progress {
@@ -120,6 +121,7 @@ impl Progress {
             max_iter,
             init,
             bar: None,
+            init_phase: String::new(),
         }
     }
 
@@ -150,7 +152,29 @@ impl FitObserver for Progress {
         self.bar = Some(spinner);
     }
 
+    fn on_init_progress(&mut self, _restart: usize, phase: &str, done: usize, total: usize) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        if self.init_phase != phase {
+            self.init_phase = phase.to_string();
+            bar.disable_steady_tick();
+            bar.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} {elapsed}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_length(total as u64);
+            bar.set_message(match phase {
+                "lloyd" => "k-means: Lloyd iterations (stops when converged)".to_string(),
+                other => format!("{other}: centres chosen"),
+            });
+        }
+        bar.set_position(done as u64);
+    }
+
     fn on_initialised(&mut self, _restart: usize, seconds: f64) {
+        self.init_phase.clear();
         let Some(spinner) = self.bar.take() else {
             return;
         };

@@ -74,6 +74,10 @@ pub struct IterationProgress {
 pub trait FitObserver {
     /// A restart begins (before its initialisation).
     fn on_restart(&mut self, _restart: usize, _n_init: usize) {}
+    /// Progress of the restart's initialisation: `_done` of at most `_total`
+    /// steps of `_phase` (`"k-means++"`: centres chosen; `"lloyd"`: Lloyd
+    /// iterations, which may stop before `_total` when they converge).
+    fn on_init_progress(&mut self, _restart: usize, _phase: &str, _done: usize, _total: usize) {}
     /// The restart's initialisation finished after `_seconds`.
     fn on_initialised(&mut self, _restart: usize, _seconds: f64) {}
     /// An EM iteration finished.
@@ -481,13 +485,14 @@ impl GaussianMixtureParams {
         data: &D,
         weights: Option<&[f64]>,
         seed: u64,
+        progress: &mut dyn FnMut(&str, usize, usize),
     ) -> Result<GaussianMixture> {
         let (k, ct, reg) = (self.n_components, self.covariance_type, self.reg_covar);
         match &self.init {
             Init::Given(m) => Ok(m.clone()),
-            Init::KMeans => init::kmeans(data, weights, k, ct, reg, seed),
+            Init::KMeans => init::kmeans(data, weights, k, ct, reg, seed, progress),
             Init::KMeansPlusPlus => {
-                let rows = init::kmeans_plus_plus(data, k, weights, seed);
+                let rows = init::kmeans_plus_plus(data, k, weights, seed, progress);
                 init::from_rows(data, &rows, ct, reg)
             }
             Init::RandomFromData => {
@@ -508,7 +513,9 @@ impl GaussianMixtureParams {
         observer: &mut dyn FitObserver,
     ) -> Result<(GaussianMixture, Run)> {
         let t0 = Instant::now();
-        let mut model = self.initial_model(data, weights, seed)?;
+        let mut model = self.initial_model(data, weights, seed, &mut |phase, done, total| {
+            observer.on_init_progress(restart, phase, done, total)
+        })?;
         let init_seconds = t0.elapsed().as_secs_f64();
         observer.on_initialised(restart, init_seconds);
         let mut run = Run {

@@ -195,6 +195,7 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(
     k: usize,
     weights: Option<&[f64]>,
     seed: u64,
+    progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Vec<usize> {
     let n = data.n_samples();
     let d = data.n_features();
@@ -285,6 +286,7 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(
         // The new closest distances are the kept candidate's terms above.
         block_sums = per_block.iter().map(|p| p[best]).collect();
         chosen.push(ids[best]);
+        progress("k-means++", chosen.len(), k);
     }
     chosen
 }
@@ -343,11 +345,12 @@ pub(crate) fn lloyd<D: Rows>(
     weights: Option<&[f64]>,
     mut centres: Vec<f64>,
     k: usize,
+    progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Vec<f64> {
     let n = data.n_samples();
     let d = data.n_features();
     let tol = KMEANS_TOL * mean_column_variance(data);
-    for _ in 0..KMEANS_MAX_ITER {
+    for iteration in 1..=KMEANS_MAX_ITER {
         let mut sums = vec![0.0; k * d];
         let mut counts = vec![0.0; k];
         ordered_blocks(
@@ -386,6 +389,7 @@ pub(crate) fn lloyd<D: Rows>(
                 }
             }
         }
+        progress("lloyd", iteration, KMEANS_MAX_ITER);
         if shift <= tol {
             break;
         }
@@ -437,14 +441,15 @@ pub(crate) fn kmeans<D: Rows>(
     covariance_type: CovarianceType,
     reg_covar: f64,
     seed: u64,
+    progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<GaussianMixture> {
     let d = data.n_features();
-    let seeds = kmeans_plus_plus(data, k, weights, seed);
+    let seeds = kmeans_plus_plus(data, k, weights, seed, progress);
     let mut centres = vec![0.0; k * d];
     for (c, &r) in seeds.iter().enumerate() {
         row_f64(data, r, &mut centres[c * d..(c + 1) * d]);
     }
-    let centres = lloyd(data, weights, centres, k);
+    let centres = lloyd(data, weights, centres, k, progress);
     from_assignment(
         data,
         weights,
