@@ -92,14 +92,7 @@ impl SufficientStats {
     /// One parallel pass over fixed-size blocks; the result is bit-identical
     /// whatever the size of the rayon thread pool.
     pub fn compute<D: Rows>(model: &GaussianMixture, data: D) -> Result<Self> {
-        if data.n_features() != model.n_features() {
-            return Err(Error::dimension(
-                "number of data columns vs. the model's n_features",
-                model.n_features(),
-                data.n_features(),
-            ));
-        }
-        validate(&data)?;
+        check_data(model, &data)?;
         Ok(e_step(model, &data, None))
     }
 
@@ -114,14 +107,7 @@ impl SufficientStats {
         data: D,
         weights: &[f64],
     ) -> Result<Self> {
-        if data.n_features() != model.n_features() {
-            return Err(Error::dimension(
-                "number of data columns vs. the model's n_features",
-                model.n_features(),
-                data.n_features(),
-            ));
-        }
-        validate(&data)?;
+        check_data(model, &data)?;
         validate_sample_weights(weights, data.n_samples(), 1)?;
         Ok(e_step(model, &data, Some(weights)))
     }
@@ -245,6 +231,18 @@ impl SufficientStats {
     pub fn mean_log_likelihood(&self) -> f64 {
         self.sum_log_likelihood / self.n_samples
     }
+}
+
+/// The data has the model's width and only finite values.
+fn check_data<D: Rows>(model: &GaussianMixture, data: &D) -> Result<()> {
+    if data.n_features() != model.n_features() {
+        return Err(Error::dimension(
+            "number of data columns vs. the model's n_features",
+            model.n_features(),
+            data.n_features(),
+        ));
+    }
+    validate(data)
 }
 
 fn add(a: &mut [f64], b: &[f64]) {
