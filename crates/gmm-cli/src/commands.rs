@@ -250,20 +250,13 @@ fn fit(a: FitArgs) -> Result<Outcome> {
         a.max_iter,
         params.init_method().name(),
     );
-    let mut run = || -> Result<Fit> {
+    let run = || -> Result<Fit> {
         Ok(match source.rows() {
             SourceRows::F64(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress)?,
             SourceRows::F32(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress)?,
         })
     };
-    let fit = match a.threads {
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t as usize)
-            .build()
-            .context("cannot start the thread pool")?
-            .install(run)?,
-        None => run()?,
-    };
+    let fit = with_threads(a.threads, run)?;
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&fit.report).expect("a report serialises");
         gmm_io::write_atomically(path, |w| {
@@ -281,19 +274,7 @@ fn fit(a: FitArgs) -> Result<Outcome> {
     }
     if !a.quiet {
         let r = &fit.report;
-        eprintln!(
-            "{} after {} iterations: lower bound {:.10}, {:.3} s ({:.4} s per iteration, {} threads)",
-            if r.converged {
-                "converged"
-            } else {
-                "not converged"
-            },
-            r.n_iter,
-            r.lower_bound,
-            r.fit_seconds,
-            median(&r.iteration_seconds),
-            r.threads
-        );
+        eprintln!("{}", summary(r));
     }
     if let Some(path) = &a.plot {
         let scene = match source.rows() {
@@ -345,6 +326,23 @@ fn load_weights(path: &Path) -> Result<Vec<f64>> {
         gmm_io::DatasetView::F64(v) => v.as_slice().to_vec(),
         gmm_io::DatasetView::F32(v) => v.as_slice().iter().map(|w| *w as f64).collect(),
     })
+}
+
+/// The one-line summary of a fit.
+fn summary(r: &gmm_core::FitReport) -> String {
+    format!(
+        "{} after {} iterations: lower bound {:.10}, {:.3} s ({:.4} s per iteration, {} threads)",
+        if r.converged {
+            "converged"
+        } else {
+            "not converged"
+        },
+        r.n_iter,
+        r.lower_bound,
+        r.fit_seconds,
+        median(&r.iteration_seconds),
+        r.threads
+    )
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -551,14 +549,7 @@ fn select(a: SelectArgs) -> Result<()> {
             SourceRows::F32(v) => selection.fit(&v)?,
         })
     };
-    let sel = match a.threads {
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t as usize)
-            .build()
-            .context("cannot start the thread pool")?
-            .install(run)?,
-        None => run()?,
-    };
+    let sel = with_threads(a.threads, run)?;
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&sel).expect("a selection serialises");
         gmm_io::write_atomically(path, |w| {
@@ -748,19 +739,7 @@ fn demo(a: DemoArgs) -> Result<()> {
         Ok(GaussianMixtureParams::new(3).seed(a.seed).fit(data)?)
     })?;
     let r = &fit.report;
-    println!(
-        "{} after {} iterations: lower bound {:.6}, {:.2} s ({:.4} s per iteration, {} threads)",
-        if r.converged {
-            "converged"
-        } else {
-            "not converged"
-        },
-        r.n_iter,
-        r.lower_bound,
-        r.fit_seconds,
-        median(&r.iteration_seconds),
-        r.threads
-    );
+    println!("{}", summary(r));
     let truth = preset.truth(a.seed);
     let m = &fit.model;
     println!(
