@@ -223,9 +223,13 @@ pub(crate) fn precision_cholesky_into(cov: &[f64], d: usize, u: &mut [f64]) -> O
     let a = MatRef::from_row_major_slice(cov, d, d);
     let llt = Llt::new(a, Side::Lower).ok()?;
     let l = llt.L();
+    // A pivot that is rounding noise next to its variance (the column is a
+    // linear combination of the previous ones to working precision) is
+    // singular, whatever its sign happens to be.
+    let noise = 16.0 * d as f64 * f64::EPSILON;
     for j in 0..d {
         let p = l[(j, j)];
-        if !(p > 0.0 && p.is_finite()) {
+        if !(p > 0.0 && p.is_finite() && p * p > noise * cov[j * d + j]) {
             return None;
         }
     }

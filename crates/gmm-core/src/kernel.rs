@@ -14,23 +14,35 @@
 //! ```
 //!
 //! The chunk is held transposed (`D x m`, one contiguous row of `m` values per
-//! feature), so every inner loop runs over the `m` rows of the chunk: several
-//! points per SIMD lane. Reductions over rows use eight independent partial
-//! sums combined in a fixed order. Nothing depends on memory alignment or on
-//! the thread that runs a chunk, and drivers (see [`crate::stats`]) merge chunks
-//! and blocks in a fixed order, so results are bit-identical for any number of
-//! threads.
+//! feature), so every inner loop runs over rows of the chunk: several points
+//! per SIMD lane. The two products that cost `O(D^2)` per row are register
+//! tiles, as in a matrix multiply: the whitening keeps a `16 x 4` tile of `Y`
+//! (16 rows, 4 columns) in registers while it walks the triangle of `U_k`, and
+//! the scatter keeps a `4 x 4` tile of `S_k` as 8-lane partial sums while it
+//! walks the rows, so every loaded value feeds several fused multiply-adds.
+//! Feature counts are padded to a multiple of 4 with zero rows and row counts
+//! to a multiple of 16 with zero responsibilities, so the tiles need no edge
+//! cases. `exp` and `ln` are branch-free polynomials ([`crate::expf`]) that
+//! vectorise with the rest.
+//!
+//! Reductions over rows keep 8 lane-wise partial sums combined in a fixed
+//! order. Nothing depends on memory alignment or on the thread that runs a
+//! chunk, and drivers (see [`crate::stats`]) merge chunks and blocks in a
+//! fixed order, so results are bit-identical for any number of threads.
 //!
 //! The drivers run these kernels inside `pulp` dispatch, which compiles them for
-//! the best instruction set the CPU has (AVX2/FMA when present, detected at run
-//! time) and lets the compiler vectorise the row loops. Floating-point
-//! operations are never fused or reordered by that, so every instruction set
-//! gives the same bits.
+//! the best instruction set the CPU has (AVX-512, or AVX2 with FMA, detected at
+//! run time) and lets the compiler vectorise the fixed-size lane arrays. The
+//! arithmetic is written out operation by operation (multiply-adds are explicit
+//! `mul_add`), and the compiler never reorders floating-point operations, so
+//! every instruction set gives the same bits. On a CPU without FMA the
+//! `mul_add`s become library calls: correct, and the same bits, but slow.
 
 use crate::covariance::CovarianceType;
 use crate::data::{Rows, Scalar};
 use crate::model::GaussianMixture;
 use crate::stats::SufficientStats;
+use pulp::Simd;
 
 /// Rows per chunk: the unit of the per-chunk kernels. A constant, never derived
 /// from the thread count.
@@ -44,16 +56,106 @@ pub const BLOCK_ROWS: usize = 8192;
 pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
 
 const CH: usize = CHUNK_ROWS;
+/// Lanes of a partial sum.
+const L: usize = 8;
+/// Rows of a whitening tile (row counts are padded to a multiple of it).
+const R: usize = 16;
+/// Columns of a tile (feature counts are padded to a multiple of it).
+const NB: usize = 4;
+
+/// `m` rounded up to a whole number of whitening tiles.
+#[inline(always)]
+fn padded_rows(m: usize) -> usize {
+    m.div_ceil(R) * R
+}
+
+/// `d` rounded up to a whole number of tile columns.
+#[inline(always)]
+fn padded_features(d: usize) -> usize {
+    d.div_ceil(NB) * NB
+}
+
+/// `((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))`: the fixed order in which
+/// lane partial sums are combined.
+#[inline(always)]
+fn hsum(p: &[f64; L]) -> f64 {
+    ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
+}
+
+/// `N` values of `v` from `at` as a fixed-size array.
+#[inline(always)]
+fn lanes<const N: usize>(v: &[f64], at: usize) -> &[f64; N] {
+    v[at..at + N].try_into().expect("N values")
+}
+
+/// A model laid out for the kernels, built once per pass over the data.
+pub(crate) struct Prepared<'a> {
+    covariance_type: CovarianceType,
+    k: usize,
+    d: usize,
+    dp: usize,
+    means: &'a [f64],
+    /// Full: `K` blocks of `D x Dp` (row `a` holds `U_k[a, b]` for `a <= b < D`,
+    /// zeros elsewhere); tied: one such block; diag and spherical: `K x D`
+    /// per-feature precision factors.
+    factors: Vec<f64>,
+    /// `log w_k + log|U_k| - D/2 log(2 pi)`.
+    offsets: Vec<f64>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(model: &'a GaussianMixture) -> Self {
+        let k = model.n_components();
+        let d = model.n_features();
+        let dp = padded_features(d);
+        let ct = model.covariance_type();
+        let prec = model.precisions_cholesky();
+        let factors = match ct {
+            CovarianceType::Full | CovarianceType::Tied => {
+                let n = if ct == CovarianceType::Full { k } else { 1 };
+                let mut f = vec![0.0; n * d * dp];
+                for c in 0..n {
+                    for a in 0..d {
+                        for b in a..d {
+                            f[c * d * dp + a * dp + b] = prec[c * d * d + a * d + b];
+                        }
+                    }
+                }
+                f
+            }
+            CovarianceType::Diag => prec.to_vec(),
+            CovarianceType::Spherical => (0..k * d).map(|i| prec[i / d]).collect(),
+        };
+        let half_const = 0.5 * (d as f64 * LN_2PI);
+        let offsets = (0..k)
+            .map(|c| model.log_weights[c] + model.log_det_precision_cholesky[c] - half_const)
+            .collect();
+        Self {
+            covariance_type: ct,
+            k,
+            d,
+            dp,
+            means: model.means(),
+            factors,
+            offsets,
+        }
+    }
+}
 
 /// Scratch buffers of one worker, sized for one chunk.
 pub(crate) struct Scratch {
-    /// The chunk, transposed and widened to f64: `D x CH`.
+    /// The instruction set the kernels run with (detected once).
+    arch: pulp::Arch,
+    d: usize,
+    /// The chunk, transposed and widened to f64: `Dp x CH` (rows `D..Dp` zero).
     xt: Vec<f64>,
-    /// The chunk centred on one mean: `D x CH`.
+    /// The chunk centred on one mean: `Dp x CH` (rows `D..Dp` zero).
     ct: Vec<f64>,
+    /// The centred chunk times one component's responsibilities: `Dp x CH`.
+    wt: Vec<f64>,
     /// One row of `CH` temporaries.
     tmp: Vec<f64>,
-    /// Squared norms, then row maxima: `CH`.
+    /// Row maxima: `CH`.
     acc: Vec<f64>,
     /// Weighted log-probabilities, then responsibilities: `K x CH`
     /// (component-major: `lp[k * CHUNK_ROWS + i]`).
@@ -64,9 +166,13 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     pub fn new(k: usize, d: usize) -> Self {
+        let dp = padded_features(d);
         Self {
-            xt: vec![0.0; d * CH],
-            ct: vec![0.0; d * CH],
+            arch: pulp::Arch::new(),
+            d,
+            xt: vec![0.0; dp * CH],
+            ct: vec![0.0; dp * CH],
+            wt: vec![0.0; dp * CH],
             tmp: vec![0.0; CH],
             acc: vec![0.0; CH],
             lp: vec![0.0; k * CH],
@@ -75,7 +181,8 @@ impl Scratch {
     }
 
     /// Copies rows `lo..hi` (at most [`CHUNK_ROWS`]) of `data` into the
-    /// transposed chunk as f64; returns `m = hi - lo`.
+    /// transposed chunk as f64 (zeros in the padding rows up to a multiple of
+    /// 16); returns `m = hi - lo`.
     #[inline(always)]
     pub fn load<D: Rows>(&mut self, data: &D, lo: usize, hi: usize) -> usize {
         debug_assert!(hi - lo <= CH);
@@ -90,122 +197,112 @@ impl Scratch {
             }
             i0 += piece.n_samples();
         });
-        hi - lo
-    }
-
-    /// `ct[a] = xt[a] - mu[a]` for the first `m` rows.
-    #[inline(always)]
-    fn centre(&mut self, mu: &[f64], m: usize) {
-        for (a, &mua) in mu.iter().enumerate() {
-            let src = &self.xt[a * CH..a * CH + m];
-            let dst = &mut self.ct[a * CH..a * CH + m];
-            for (o, x) in dst.iter_mut().zip(src) {
-                *o = x - mua;
-            }
+        let m = hi - lo;
+        for a in 0..d {
+            xt[a * CH + m..a * CH + padded_rows(m)].fill(0.0);
         }
+        m
     }
-}
-
-/// `sum_i a_i b_i` with eight partial sums combined in a fixed order.
-#[inline(always)]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut p = [0.0f64; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for l in 0..8 {
-            p[l] += x[l] * y[l];
-        }
-    }
-    let mut s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-    for (x, y) in ar.iter().zip(br) {
-        s += x * y;
-    }
-    s
-}
-
-/// `sum_i a_i` with eight partial sums combined in a fixed order.
-#[inline(always)]
-fn sum(a: &[f64]) -> f64 {
-    let mut p = [0.0f64; 8];
-    let c = a.chunks_exact(8);
-    let r = c.remainder();
-    for x in c {
-        for l in 0..8 {
-            p[l] += x[l];
-        }
-    }
-    let mut s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-    for x in r {
-        s += x;
-    }
-    s
 }
 
 /// Fills `s.lp[k * CHUNK_ROWS + i] = log w_k + log N(x_i | mu_k, Sigma_k)` for
-/// the `m` rows loaded in `s`.
+/// the `m` rows loaded in `s` (and finite values in the padding rows).
 ///
-/// Full and tied: the whitening `y = (x - mu_k) U_k` uses only the upper
-/// triangle of `U_k` (shared by all components when tied): `D (D + 1) / 2`
-/// multiply-adds per row, each column of `Y` accumulated over the `m` rows at
-/// once. Diag and spherical: `y_j = (x_j - mu_kj) p_kj`, `D` multiplies per row.
+/// Full and tied: the whitening `y = (x - mu_k) U_k` runs over tiles of rows
+/// (16 on AVX-512, 8 on AVX2) and 4 columns of `Y` held in registers; column
+/// block `b0..b0+4` needs rows `a < b0 + 4` of the triangular `U_k` only, and
+/// `||y||^2` is accumulated as each block completes. Diag and spherical:
+/// `y_j = (x_j - mu_kj) p_kj`, `D` multiplies per row. Every row is computed
+/// by the same sequence of operations whatever the tile, so the tile size
+/// does not change the bits.
+pub(crate) fn weighted_log_prob(p: &Prepared, m: usize, s: &mut Scratch) {
+    struct Op<'a, 'b, 'c> {
+        p: &'a Prepared<'b>,
+        m: usize,
+        s: &'c mut Scratch,
+    }
+    impl pulp::WithSimd for Op<'_, '_, '_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, simd: S) {
+            if S::F64_LANES >= 4 {
+                log_prob_tiles::<S, 2>(simd, self.p, self.m, self.s)
+            } else {
+                log_prob_tiles::<S, 1>(simd, self.p, self.m, self.s)
+            }
+        }
+    }
+    s.arch.dispatch(Op { p, m, s });
+}
+
+/// [`weighted_log_prob`] with tiles of `RV` vectors of rows.
 #[inline(always)]
-pub(crate) fn weighted_log_prob(model: &GaussianMixture, m: usize, s: &mut Scratch) {
-    let k_total = model.n_components();
-    let d = model.n_features();
-    let const_term = d as f64 * LN_2PI;
-    let ct = model.covariance_type();
-    let prec = model.precisions_cholesky();
-    for k in 0..k_total {
-        match ct {
+fn log_prob_tiles<S: Simd, const RV: usize>(simd: S, p: &Prepared, m: usize, s: &mut Scratch) {
+    let (d, dp) = (p.d, p.dp);
+    let rows = RV * S::F64_LANES;
+    let mp = padded_rows(m);
+    let xt = &s.xt;
+    let zero = simd.splat_f64s(0.0);
+    let minus_half = simd.splat_f64s(-0.5);
+    for k in 0..p.k {
+        let mu = &p.means[k * d..(k + 1) * d];
+        let off = simd.splat_f64s(p.offsets[k]);
+        let (lp, _) = S::as_mut_simd_f64s(&mut s.lp[k * CH..k * CH + mp]);
+        match p.covariance_type {
             CovarianceType::Full | CovarianceType::Tied => {
-                s.centre(model.mean(k), m);
-                let u = if ct == CovarianceType::Full {
-                    &prec[k * d * d..(k + 1) * d * d]
+                let u = if p.covariance_type == CovarianceType::Full {
+                    &p.factors[k * d * dp..(k + 1) * d * dp]
                 } else {
-                    prec
+                    &p.factors[..d * dp]
                 };
-                let sq = &mut s.acc[..m];
-                sq.fill(0.0);
-                let y = &mut s.tmp[..m];
-                for b in 0..d {
-                    // y = sum_{a <= b} C[:, a] U[a, b]
-                    let u0 = u[b];
-                    for (o, c) in y.iter_mut().zip(&s.ct[..m]) {
-                        *o = c * u0;
-                    }
-                    for a in 1..=b {
-                        let uab = u[a * d + b];
-                        for (o, c) in y.iter_mut().zip(&s.ct[a * CH..a * CH + m]) {
-                            *o += c * uab;
+                for (t, out) in lp.chunks_exact_mut(RV).enumerate() {
+                    let i = t * rows;
+                    let mut sq = [zero; RV];
+                    for b0 in (0..dp).step_by(NB) {
+                        let mut y = [[zero; RV]; NB];
+                        for a in 0..(b0 + NB).min(d) {
+                            let (x, _) = S::as_simd_f64s(&xt[a * CH + i..a * CH + i + rows]);
+                            let mua = simd.splat_f64s(mu[a]);
+                            let c: [S::f64s; RV] =
+                                std::array::from_fn(|v| simd.sub_f64s(x[v], mua));
+                            let ub = lanes::<NB>(u, a * dp + b0);
+                            for j in 0..NB {
+                                let uj = simd.splat_f64s(ub[j]);
+                                for v in 0..RV {
+                                    y[j][v] = simd.mul_add_f64s(c[v], uj, y[j][v]);
+                                }
+                            }
+                        }
+                        for yj in &y {
+                            for v in 0..RV {
+                                sq[v] = simd.mul_add_f64s(yj[v], yj[v], sq[v]);
+                            }
                         }
                     }
-                    for (q, v) in sq.iter_mut().zip(y.iter()) {
-                        *q += v * v;
+                    for v in 0..RV {
+                        out[v] = simd.mul_add_f64s(minus_half, sq[v], off);
                     }
                 }
             }
             CovarianceType::Diag | CovarianceType::Spherical => {
-                let sq = &mut s.acc[..m];
-                sq.fill(0.0);
-                for (a, &mua) in model.mean(k).iter().enumerate() {
-                    let p = if ct == CovarianceType::Diag {
-                        prec[k * d + a]
-                    } else {
-                        prec[k]
-                    };
-                    for (q, x) in sq.iter_mut().zip(&s.xt[a * CH..a * CH + m]) {
-                        let y = (x - mua) * p;
-                        *q += y * y;
+                let pr = &p.factors[k * d..(k + 1) * d];
+                for (t, out) in lp.chunks_exact_mut(RV).enumerate() {
+                    let i = t * rows;
+                    let mut sq = [zero; RV];
+                    for a in 0..d {
+                        let (x, _) = S::as_simd_f64s(&xt[a * CH + i..a * CH + i + rows]);
+                        let mua = simd.splat_f64s(mu[a]);
+                        let pa = simd.splat_f64s(pr[a]);
+                        for v in 0..RV {
+                            let y = simd.mul_f64s(simd.sub_f64s(x[v], mua), pa);
+                            sq[v] = simd.mul_add_f64s(y, y, sq[v]);
+                        }
+                    }
+                    for v in 0..RV {
+                        out[v] = simd.mul_add_f64s(minus_half, sq[v], off);
                     }
                 }
             }
-        }
-        let offset = model.log_weights[k] + model.log_det_precision_cholesky[k];
-        for (o, q) in s.lp[k * CH..k * CH + m].iter_mut().zip(s.acc[..m].iter()) {
-            *o = offset - 0.5 * (const_term + q);
         }
     }
 }
@@ -219,9 +316,27 @@ pub(crate) fn weighted_log_prob(model: &GaussianMixture, m: usize, s: &mut Scrat
 ///
 /// A row whose log-probabilities are all `-inf` (only possible when every
 /// component has weight zero there) gets log-likelihood `-inf` and zero
-/// responsibilities instead of NaN.
-#[inline(always)]
+/// responsibilities instead of NaN. The padding rows after `m` get zero
+/// responsibilities.
 pub(crate) fn normalise_rows(m: usize, k: usize, s: &mut Scratch) {
+    struct Op<'a> {
+        m: usize,
+        k: usize,
+        s: &'a mut Scratch,
+    }
+    impl pulp::WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _simd: S) {
+            normalise_rows_body(self.m, self.k, self.s)
+        }
+    }
+    let arch = s.arch;
+    arch.dispatch(Op { m, k, s });
+}
+
+#[inline(always)]
+fn normalise_rows_body(m: usize, k: usize, s: &mut Scratch) {
     let mx = &mut s.acc[..m];
     mx.fill(f64::NEG_INFINITY);
     for c in 0..k {
@@ -241,19 +356,19 @@ pub(crate) fn normalise_rows(m: usize, k: usize, s: &mut Scratch) {
             *t += *v;
         }
     }
+    // The sum is at least 1 (the maximum's own term) unless the row is all -inf.
     for ((ll, t), x) in s.ll[..m].iter_mut().zip(total.iter_mut()).zip(mx.iter()) {
-        if *x == f64::NEG_INFINITY {
-            *ll = f64::NEG_INFINITY;
-            *t = f64::INFINITY; // responsibilities become 0
-        } else {
-            *ll = x + t.ln();
-            *t = 1.0 / *t;
-        }
+        let empty = *x == f64::NEG_INFINITY;
+        let ln_t = crate::expf::ln(if empty { 1.0 } else { *t });
+        *ll = if empty { f64::NEG_INFINITY } else { x + ln_t };
+        *t = if empty { 0.0 } else { 1.0 / *t };
     }
+    let mp = padded_rows(m);
     for c in 0..k {
         for (v, inv) in s.lp[c * CH..c * CH + m].iter_mut().zip(total.iter()) {
-            *v = if inv.is_finite() { *v * inv } else { 0.0 };
+            *v *= inv;
         }
+        s.lp[c * CH + m..c * CH + mp].fill(0.0);
     }
 }
 
@@ -278,7 +393,7 @@ pub(crate) fn weigh_rows(w: &[f64], m: usize, k: usize, s: &mut Scratch) -> f64 
 }
 
 /// Copies row `i`'s responsibilities (after [`normalise_rows`]) into `out` (`K`).
-#[inline]
+#[inline(always)]
 pub(crate) fn responsibilities_of_row(s: &Scratch, i: usize, out: &mut [f64]) {
     for (c, o) in out.iter_mut().enumerate() {
         *o = s.lp[c * CH + i];
@@ -286,24 +401,32 @@ pub(crate) fn responsibilities_of_row(s: &Scratch, i: usize, out: &mut [f64]) {
 }
 
 /// Transposes row-major `m x K` responsibilities into the component-major
-/// layout that [`accumulate`] reads.
+/// layout that [`accumulate`] reads (`K x CHUNK_ROWS`, zeros in the padding
+/// rows).
 pub(crate) fn responsibilities_from_rows(rows: &[f64], m: usize, k: usize, out: &mut [f64]) {
-    for i in 0..m {
-        for c in 0..k {
+    for c in 0..k {
+        for i in 0..m {
             out[c * CH + i] = rows[i * k + c];
         }
+        out[c * CH + m..c * CH + padded_rows(m)].fill(0.0);
     }
 }
 
 /// Adds the chunk's statistics, centred on `means` (`K x D`), to `stats`,
-/// with responsibilities `resp` (component-major, `resp[k * CHUNK_ROWS + i]`)
-/// for the `m` rows loaded in `s`.
+/// with responsibilities `resp` (component-major, `resp[k * CHUNK_ROWS + i]`,
+/// zero in the padding rows) for the `m` rows loaded in `s`.
 ///
 /// The scatter kept depends on the covariance type: the lower triangle of each
 /// component's matrix (full), of their sum (tied), or the diagonals (diag and
 /// spherical). `SufficientStats::mirror` fills upper triangles once a pass is
-/// complete.
-#[inline(always)]
+/// complete. Full and tied: one pass per component writes the centred chunk
+/// `C` and `W = diag(r) C`, then `W^T C` is accumulated in tiles of the lower
+/// triangle.
+///
+/// Every sum over rows keeps 8 partial sums, one per row index modulo 8, in
+/// whatever vectors the instruction set has (one AVX-512 vector, two AVX2
+/// vectors, eight scalars), and combines them with [`hsum`]: the same bits on
+/// every instruction set.
 pub(crate) fn accumulate(
     stats: &mut SufficientStats,
     means: &[f64],
@@ -311,34 +434,184 @@ pub(crate) fn accumulate(
     m: usize,
     s: &mut Scratch,
 ) {
-    let k_total = stats.n_components();
-    let d = stats.n_features();
-    let ct = stats.covariance_type();
-    for k in 0..k_total {
-        let r = &resp[k * CH..k * CH + m];
-        stats.nk[k] += sum(r);
-        s.centre(&means[k * d..(k + 1) * d], m);
-        let w = &mut s.tmp[..m];
-        for a in 0..d {
-            let ca = &s.ct[a * CH..a * CH + m];
-            for ((o, ri), c) in w.iter_mut().zip(r).zip(ca) {
-                *o = ri * c;
+    struct Op<'a> {
+        stats: &'a mut SufficientStats,
+        means: &'a [f64],
+        resp: &'a [f64],
+        m: usize,
+        s: &'a mut Scratch,
+    }
+    impl pulp::WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, simd: S) {
+            let Op {
+                stats,
+                means,
+                resp,
+                m,
+                s,
+            } = self;
+            match S::F64_LANES {
+                8 => accumulate_g::<S, 1, 4>(simd, stats, means, resp, m, s),
+                4 => accumulate_g::<S, 2, 2>(simd, stats, means, resp, m, s),
+                2 => accumulate_g::<S, 4, 1>(simd, stats, means, resp, m, s),
+                _ => accumulate_g::<S, 8, 1>(simd, stats, means, resp, m, s),
             }
-            stats.s[k * d + a] += sum(w);
+        }
+    }
+    let arch = s.arch;
+    arch.dispatch(Op {
+        stats,
+        means,
+        resp,
+        m,
+        s,
+    });
+}
+
+/// The 8 partial sums of `G` vectors (`G * lanes = 8`), in row order.
+#[inline(always)]
+fn partials<S: Simd, const G: usize>(acc: &[S::f64s; G]) -> [f64; L] {
+    let mut out = [0.0f64; L];
+    let (h, _) = S::as_mut_simd_f64s(&mut out);
+    h.copy_from_slice(acc);
+    out
+}
+
+/// `hsum` of the lane-wise sum of two sets of partial sums.
+#[inline(always)]
+fn hsum2<S: Simd, const G: usize>(simd: S, acc: &[[S::f64s; G]; 2]) -> f64 {
+    let both: [S::f64s; G] = std::array::from_fn(|g| simd.add_f64s(acc[0][g], acc[1][g]));
+    hsum(&partials::<S, G>(&both))
+}
+
+/// [`accumulate`] for `G` vectors per 8 rows and scatter tiles of `4 x QB`.
+#[inline(always)]
+fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
+    simd: S,
+    stats: &mut SufficientStats,
+    means: &[f64],
+    resp: &[f64],
+    m: usize,
+    s: &mut Scratch,
+) {
+    let k_total = stats.n_components();
+    let d = s.d;
+    let dp = padded_features(d);
+    let ct = stats.covariance_type();
+    let mp = padded_rows(m);
+    let zero = simd.splat_f64s(0.0);
+    for k in 0..k_total {
+        let (r, _) = S::as_simd_f64s(&resp[k * CH..k * CH + mp]);
+        // Two sets of partial sums (even and odd strips of 8 rows) halve the
+        // dependency chains.
+        let mut n = [[zero; G]; 2];
+        for (t, rr) in r.chunks_exact(G).enumerate() {
+            for g in 0..G {
+                n[t % 2][g] = simd.add_f64s(n[t % 2][g], rr[g]);
+            }
+        }
+        stats.nk[k] += hsum2::<S, G>(simd, &n);
+        let mu = &means[k * d..(k + 1) * d];
+        for a in 0..d {
+            let (x, _) = S::as_simd_f64s(&s.xt[a * CH..a * CH + mp]);
+            let mua = simd.splat_f64s(mu[a]);
+            let mut sum = [[zero; G]; 2];
             match ct {
                 CovarianceType::Full | CovarianceType::Tied => {
-                    let base = if ct == CovarianceType::Full {
-                        k * d * d
-                    } else {
-                        0
-                    };
-                    let sc = &mut stats.scatter[base..base + d * d];
-                    for b in 0..=a {
-                        sc[a * d + b] += dot(w, &s.ct[b * CH..b * CH + m]);
+                    let (cw, _) = S::as_mut_simd_f64s(&mut s.ct[a * CH..a * CH + mp]);
+                    let (ww, _) = S::as_mut_simd_f64s(&mut s.wt[a * CH..a * CH + mp]);
+                    for (t, ((cc, wc), (xc, rc))) in cw
+                        .chunks_exact_mut(G)
+                        .zip(ww.chunks_exact_mut(G))
+                        .zip(x.chunks_exact(G).zip(r.chunks_exact(G)))
+                        .enumerate()
+                    {
+                        for g in 0..G {
+                            let c = simd.sub_f64s(xc[g], mua);
+                            let w = simd.mul_f64s(rc[g], c);
+                            cc[g] = c;
+                            wc[g] = w;
+                            sum[t % 2][g] = simd.add_f64s(sum[t % 2][g], w);
+                        }
                     }
                 }
                 CovarianceType::Diag | CovarianceType::Spherical => {
-                    stats.scatter[k * d + a] += dot(w, ca);
+                    let mut sq = [[zero; G]; 2];
+                    for (t, (xc, rc)) in x.chunks_exact(G).zip(r.chunks_exact(G)).enumerate() {
+                        for g in 0..G {
+                            let c = simd.sub_f64s(xc[g], mua);
+                            let w = simd.mul_f64s(rc[g], c);
+                            sum[t % 2][g] = simd.add_f64s(sum[t % 2][g], w);
+                            sq[t % 2][g] = simd.mul_add_f64s(w, c, sq[t % 2][g]);
+                        }
+                    }
+                    stats.scatter[k * d + a] += hsum2::<S, G>(simd, &sq);
+                }
+            }
+            stats.s[k * d + a] += hsum2::<S, G>(simd, &sum);
+        }
+        if matches!(ct, CovarianceType::Full | CovarianceType::Tied) {
+            let base = if ct == CovarianceType::Full {
+                k * d * d
+            } else {
+                0
+            };
+            scatter_tiles::<S, G, QB>(
+                simd,
+                &mut stats.scatter[base..base + d * d],
+                d,
+                dp,
+                &s.ct,
+                &s.wt,
+                mp,
+            );
+        }
+    }
+}
+
+/// `S[a, b] += sum_i W[a, i] C[b, i]` for `b <= a < d`, over `mp` rows of the
+/// transposed `W` and `C` (`Dp x CHUNK_ROWS`, zero rows from `d` to `dp`), in
+/// tiles of `4 x QB` entries, each kept as 8 partial sums (`G` vectors).
+#[inline(always)]
+fn scatter_tiles<S: Simd, const G: usize, const QB: usize>(
+    simd: S,
+    sc: &mut [f64],
+    d: usize,
+    dp: usize,
+    ct: &[f64],
+    wt: &[f64],
+    mp: usize,
+) {
+    let zero = simd.splat_f64s(0.0);
+    for a0 in (0..dp).step_by(NB) {
+        for b0 in (0..a0 + NB).step_by(QB) {
+            if b0 >= d {
+                break;
+            }
+            let mut acc = [[[zero; G]; QB]; NB];
+            for i in (0..mp).step_by(L) {
+                let w: [&[S::f64s]; NB] = std::array::from_fn(|p| {
+                    S::as_simd_f64s(&wt[(a0 + p) * CH + i..(a0 + p) * CH + i + L]).0
+                });
+                let c: [&[S::f64s]; QB] = std::array::from_fn(|q| {
+                    S::as_simd_f64s(&ct[(b0 + q) * CH + i..(b0 + q) * CH + i + L]).0
+                });
+                for p in 0..NB {
+                    for q in 0..QB {
+                        for g in 0..G {
+                            acc[p][q][g] = simd.mul_add_f64s(w[p][g], c[q][g], acc[p][q][g]);
+                        }
+                    }
+                }
+            }
+            for p in 0..NB {
+                for q in 0..QB {
+                    let (a, b) = (a0 + p, b0 + q);
+                    if a < d && b <= a {
+                        sc[a * d + b] += hsum(&partials::<S, G>(&acc[p][q]));
+                    }
                 }
             }
         }
@@ -350,10 +623,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fixed_order_sums_are_exact_on_integers() {
-        let a: Vec<f64> = (0..37).map(|i| i as f64).collect();
-        assert_eq!(sum(&a), (0..37).sum::<i32>() as f64);
-        assert_eq!(dot(&a, &a), (0..37).map(|i| i * i).sum::<i32>() as f64);
-        assert_eq!(sum(&[]), 0.0);
+    fn lane_sums_are_exact_on_integers() {
+        let a: [f64; L] = std::array::from_fn(|i| i as f64);
+        assert_eq!(hsum(&a), 28.0);
+        assert_eq!(padded_rows(1), 16);
+        assert_eq!(padded_rows(256), 256);
+        assert_eq!(padded_features(5), 8);
     }
 }

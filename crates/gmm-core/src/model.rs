@@ -8,7 +8,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use crate::covariance::{self, CovarianceType};
 use crate::data::{Rows, validate};
 use crate::error::{Error, ErrorKind, Result};
-use crate::kernel::{self, CHUNK_ROWS, Scratch};
+use crate::kernel::{self, CHUNK_ROWS, Prepared, Scratch};
 use crate::stats::{SufficientStats, ordered_blocks};
 
 /// `10 * f64::EPSILON`, added to every `N_k` as scikit-learn does, so an empty
@@ -316,24 +316,28 @@ impl GaussianMixture {
     ) -> Vec<O> {
         let k = self.n_components;
         let mut out = Vec::with_capacity(data.n_samples());
+        let prepared = Prepared::new(self);
         ordered_blocks(
             data.n_samples(),
             |_, start, end| {
                 let mut s = Scratch::new(k, self.n_features);
                 let mut row = vec![0.0; k];
                 let mut block = Vec::with_capacity(end - start);
-                let mut lo = start;
-                while lo < end {
-                    let hi = (lo + CHUNK_ROWS).min(end);
-                    let m = s.load(data, lo, hi);
-                    kernel::weighted_log_prob(self, m, &mut s);
-                    kernel::normalise_rows(m, k, &mut s);
-                    for i in 0..m {
-                        kernel::responsibilities_of_row(&s, i, &mut row);
-                        block.push(per_row(&row, s.ll[i]));
+                // Compiled for the CPU's instruction set, as the E-step.
+                pulp::Arch::new().dispatch(|| {
+                    let mut lo = start;
+                    while lo < end {
+                        let hi = (lo + CHUNK_ROWS).min(end);
+                        let m = s.load(data, lo, hi);
+                        kernel::weighted_log_prob(&prepared, m, &mut s);
+                        kernel::normalise_rows(m, k, &mut s);
+                        for i in 0..m {
+                            kernel::responsibilities_of_row(&s, i, &mut row);
+                            block.push(per_row(&row, s.ll[i]));
+                        }
+                        lo = hi;
                     }
-                    lo = hi;
-                }
+                });
                 block
             },
             |block| out.extend(block),

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use crate::covariance::CovarianceType;
 use crate::data::{Rows, validate, validate_sample_weights};
 use crate::error::{Error, Result};
-use crate::kernel::{self, BLOCK_ROWS, CHUNK_ROWS, Scratch};
+use crate::kernel::{self, BLOCK_ROWS, CHUNK_ROWS, Prepared, Scratch};
 use crate::model::GaussianMixture;
 
 /// Blocks processed in parallel before their results are merged. Bounds the
@@ -283,6 +283,7 @@ pub(crate) fn e_step<D: Rows>(
     let d = model.n_features();
     let ct = model.covariance_type();
     let mut total = SufficientStats::zeros(ct, k, d);
+    let prepared = Prepared::new(model);
     ordered_blocks(
         data.n_samples(),
         |_, start, end| {
@@ -290,6 +291,7 @@ pub(crate) fn e_step<D: Rows>(
             let mut s = Scratch::new(k, d);
             pulp::Arch::new().dispatch(EStepBlock {
                 model,
+                prepared: &prepared,
                 data,
                 weights,
                 start,
@@ -316,6 +318,7 @@ pub(crate) fn e_step<D: Rows>(
 /// for that set. No operation is fused or reordered: every set gives the same bits.
 struct EStepBlock<'a, 'b, D: Rows> {
     model: &'a GaussianMixture,
+    prepared: &'a Prepared<'a>,
     data: &'a D,
     weights: Option<&'a [f64]>,
     start: usize,
@@ -331,6 +334,7 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
         let Self {
             model,
+            prepared,
             data,
             weights,
             start,
@@ -343,7 +347,7 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
         while lo < end {
             let hi = (lo + CHUNK_ROWS).min(end);
             let m = s.load(data, lo, hi);
-            kernel::weighted_log_prob(model, m, s);
+            kernel::weighted_log_prob(prepared, m, s);
             kernel::normalise_rows(m, k, s);
             match weights {
                 None => {
@@ -397,25 +401,28 @@ pub(crate) fn from_responsibilities<D: Rows>(
                 let mut s = Scratch::new(k, d);
                 let mut rows = vec![0.0; CHUNK_ROWS * k];
                 let mut resp = vec![0.0; CHUNK_ROWS * k];
-                let mut lo = start;
-                while lo < end {
-                    let hi = (lo + CHUNK_ROWS).min(end);
-                    let m = s.load(data, lo, hi);
-                    fill(lo, m, &mut rows[..m * k]);
-                    match weights {
-                        None => stats.n_samples += m as f64,
-                        Some(w) => {
-                            let w = &w[lo..hi];
-                            for (row, wi) in rows[..m * k].chunks_exact_mut(k).zip(w) {
-                                row.iter_mut().for_each(|r| *r *= wi);
+                // Compiled for the CPU's instruction set, as the E-step.
+                pulp::Arch::new().dispatch(|| {
+                    let mut lo = start;
+                    while lo < end {
+                        let hi = (lo + CHUNK_ROWS).min(end);
+                        let m = s.load(data, lo, hi);
+                        fill(lo, m, &mut rows[..m * k]);
+                        match weights {
+                            None => stats.n_samples += m as f64,
+                            Some(w) => {
+                                let w = &w[lo..hi];
+                                for (row, wi) in rows[..m * k].chunks_exact_mut(k).zip(w) {
+                                    row.iter_mut().for_each(|r| *r *= wi);
+                                }
+                                stats.n_samples += w.iter().sum::<f64>();
                             }
-                            stats.n_samples += w.iter().sum::<f64>();
                         }
+                        kernel::responsibilities_from_rows(&rows, m, k, &mut resp);
+                        kernel::accumulate(&mut stats, means, &resp, m, &mut s);
+                        lo = hi;
                     }
-                    kernel::responsibilities_from_rows(&rows, m, k, &mut resp);
-                    kernel::accumulate(&mut stats, means, &resp, m, &mut s);
-                    lo = hi;
-                }
+                });
                 stats
             },
             |part| total.merge(&part).expect("same shape"),
