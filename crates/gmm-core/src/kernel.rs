@@ -147,12 +147,16 @@ pub(crate) struct Scratch {
     /// The instruction set the kernels run with (detected once).
     arch: pulp::Arch,
     d: usize,
-    /// The chunk, transposed and widened to f64: `Dp x CH` (rows `D..Dp` zero).
+    /// The chunk widened to f64 in strips of 8 rows: strip `t` holds features
+    /// `0..Dp` of rows `8t..8t+8`, feature-major (`xt[(t * Dp + a) * 8 + l]`);
+    /// features `D..Dp` are zero.
     xt: Vec<f64>,
-    /// The chunk centred on one mean: `Dp x CH` (rows `D..Dp` zero).
+    /// The chunk centred on one mean, laid out as `xt`.
     ct: Vec<f64>,
-    /// The centred chunk times one component's responsibilities: `Dp x CH`.
+    /// The centred chunk times one component's responsibilities, as `xt`.
     wt: Vec<f64>,
+    /// Per-feature partial sums of the accumulation: `2 x Dp x 8`.
+    sums: Vec<f64>,
     /// One row of `CH` temporaries.
     tmp: Vec<f64>,
     /// Row maxima: `CH`.
@@ -173,6 +177,7 @@ impl Scratch {
             xt: vec![0.0; dp * CH],
             ct: vec![0.0; dp * CH],
             wt: vec![0.0; dp * CH],
+            sums: vec![0.0; 2 * dp * L],
             tmp: vec![0.0; CH],
             acc: vec![0.0; CH],
             lp: vec![0.0; k * CH],
@@ -187,19 +192,24 @@ impl Scratch {
     pub fn load<D: Rows>(&mut self, data: &D, lo: usize, hi: usize) -> usize {
         debug_assert!(hi - lo <= CH);
         let d = data.n_features();
+        let dp = padded_features(d);
         let xt = &mut self.xt;
-        let mut i0 = 0;
+        let mut i = 0;
         data.for_each_piece(lo, hi, &mut |piece| {
-            for (i, row) in piece.as_slice().chunks_exact(d).enumerate() {
+            for row in piece.as_slice().chunks_exact(d) {
+                let at = (i / L) * dp * L + i % L;
                 for (a, v) in row.iter().enumerate() {
-                    xt[a * CH + i0 + i] = v.to_f64();
+                    xt[at + a * L] = v.to_f64();
                 }
+                i += 1;
             }
-            i0 += piece.n_samples();
         });
         let m = hi - lo;
-        for a in 0..d {
-            xt[a * CH + m..a * CH + padded_rows(m)].fill(0.0);
+        for i in m..padded_rows(m) {
+            let at = (i / L) * dp * L + i % L;
+            for a in 0..d {
+                xt[at + a * L] = 0.0;
+            }
         }
         m
     }
@@ -225,22 +235,31 @@ pub(crate) fn weighted_log_prob(p: &Prepared, m: usize, s: &mut Scratch) {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: Simd>(self, simd: S) {
-            if S::F64_LANES >= 4 {
-                log_prob_tiles::<S, 2>(simd, self.p, self.m, self.s)
-            } else {
-                log_prob_tiles::<S, 1>(simd, self.p, self.m, self.s)
+            let Op { p, m, s } = self;
+            match S::F64_LANES {
+                8 => log_prob_tiles::<S, 1, 2>(simd, p, m, s),
+                4 => log_prob_tiles::<S, 2, 1>(simd, p, m, s),
+                2 => log_prob_tiles::<S, 4, 1>(simd, p, m, s),
+                _ => log_prob_tiles::<S, 8, 1>(simd, p, m, s),
             }
         }
     }
-    s.arch.dispatch(Op { p, m, s });
+    let arch = s.arch;
+    arch.dispatch(Op { p, m, s });
 }
 
-/// [`weighted_log_prob`] with tiles of `RV` vectors of rows.
+/// [`weighted_log_prob`] with `G` vectors per strip of 8 rows and tiles of `TS`
+/// strips.
 #[inline(always)]
-fn log_prob_tiles<S: Simd, const RV: usize>(simd: S, p: &Prepared, m: usize, s: &mut Scratch) {
+fn log_prob_tiles<S: Simd, const G: usize, const TS: usize>(
+    simd: S,
+    p: &Prepared,
+    m: usize,
+    s: &mut Scratch,
+) {
     let (d, dp) = (p.d, p.dp);
-    let rows = RV * S::F64_LANES;
     let mp = padded_rows(m);
+    let panel = dp * L;
     let xt = &s.xt;
     let zero = simd.splat_f64s(0.0);
     let minus_half = simd.splat_f64s(-0.5);
@@ -255,51 +274,59 @@ fn log_prob_tiles<S: Simd, const RV: usize>(simd: S, p: &Prepared, m: usize, s: 
                 } else {
                     &p.factors[..d * dp]
                 };
-                for (t, out) in lp.chunks_exact_mut(RV).enumerate() {
-                    let i = t * rows;
-                    let mut sq = [zero; RV];
+                for (ti, out) in lp.chunks_exact_mut(G * TS).enumerate() {
+                    let t0 = ti * TS;
+                    let x: [&[S::f64s]; TS] = std::array::from_fn(|st| {
+                        S::as_simd_f64s(&xt[(t0 + st) * panel..(t0 + st + 1) * panel]).0
+                    });
+                    let mut sq = [[zero; G]; TS];
                     for b0 in (0..dp).step_by(NB) {
-                        let mut y = [[zero; RV]; NB];
+                        let mut y = [[[zero; G]; TS]; NB];
                         for a in 0..(b0 + NB).min(d) {
-                            let (x, _) = S::as_simd_f64s(&xt[a * CH + i..a * CH + i + rows]);
                             let mua = simd.splat_f64s(mu[a]);
-                            let c: [S::f64s; RV] =
-                                std::array::from_fn(|v| simd.sub_f64s(x[v], mua));
+                            let c: [[S::f64s; G]; TS] = std::array::from_fn(|st| {
+                                std::array::from_fn(|g| simd.sub_f64s(x[st][a * G + g], mua))
+                            });
                             let ub = lanes::<NB>(u, a * dp + b0);
                             for j in 0..NB {
                                 let uj = simd.splat_f64s(ub[j]);
-                                for v in 0..RV {
-                                    y[j][v] = simd.mul_add_f64s(c[v], uj, y[j][v]);
+                                for st in 0..TS {
+                                    for g in 0..G {
+                                        y[j][st][g] = simd.mul_add_f64s(c[st][g], uj, y[j][st][g]);
+                                    }
                                 }
                             }
                         }
                         for yj in &y {
-                            for v in 0..RV {
-                                sq[v] = simd.mul_add_f64s(yj[v], yj[v], sq[v]);
+                            for st in 0..TS {
+                                for g in 0..G {
+                                    sq[st][g] = simd.mul_add_f64s(yj[st][g], yj[st][g], sq[st][g]);
+                                }
                             }
                         }
                     }
-                    for v in 0..RV {
-                        out[v] = simd.mul_add_f64s(minus_half, sq[v], off);
+                    for st in 0..TS {
+                        for g in 0..G {
+                            out[st * G + g] = simd.mul_add_f64s(minus_half, sq[st][g], off);
+                        }
                     }
                 }
             }
             CovarianceType::Diag | CovarianceType::Spherical => {
                 let pr = &p.factors[k * d..(k + 1) * d];
-                for (t, out) in lp.chunks_exact_mut(RV).enumerate() {
-                    let i = t * rows;
-                    let mut sq = [zero; RV];
+                for (t, out) in lp.chunks_exact_mut(G).enumerate() {
+                    let x = S::as_simd_f64s(&xt[t * panel..(t + 1) * panel]).0;
+                    let mut sq = [zero; G];
                     for a in 0..d {
-                        let (x, _) = S::as_simd_f64s(&xt[a * CH + i..a * CH + i + rows]);
                         let mua = simd.splat_f64s(mu[a]);
                         let pa = simd.splat_f64s(pr[a]);
-                        for v in 0..RV {
-                            let y = simd.mul_f64s(simd.sub_f64s(x[v], mua), pa);
-                            sq[v] = simd.mul_add_f64s(y, y, sq[v]);
+                        for g in 0..G {
+                            let y = simd.mul_f64s(simd.sub_f64s(x[a * G + g], mua), pa);
+                            sq[g] = simd.mul_add_f64s(y, y, sq[g]);
                         }
                     }
-                    for v in 0..RV {
-                        out[v] = simd.mul_add_f64s(minus_half, sq[v], off);
+                    for g in 0..G {
+                        out[g] = simd.mul_add_f64s(minus_half, sq[g], off);
                     }
                 }
             }
@@ -502,10 +529,12 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
     let ct = stats.covariance_type();
     let mp = padded_rows(m);
     let zero = simd.splat_f64s(0.0);
+    let panel = dp * L;
+    let nt = mp / L;
     for k in 0..k_total {
         let (r, _) = S::as_simd_f64s(&resp[k * CH..k * CH + mp]);
         // Two sets of partial sums (even and odd strips of 8 rows) halve the
-        // dependency chains.
+        // dependency chain.
         let mut n = [[zero; G]; 2];
         for (t, rr) in r.chunks_exact(G).enumerate() {
             for g in 0..G {
@@ -514,45 +543,50 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
         }
         stats.nk[k] += hsum2::<S, G>(simd, &n);
         let mu = &means[k * d..(k + 1) * d];
-        for a in 0..d {
-            let (x, _) = S::as_simd_f64s(&s.xt[a * CH..a * CH + mp]);
-            let mua = simd.splat_f64s(mu[a]);
-            let mut sum = [[zero; G]; 2];
-            match ct {
-                CovarianceType::Full | CovarianceType::Tied => {
-                    let (cw, _) = S::as_mut_simd_f64s(&mut s.ct[a * CH..a * CH + mp]);
-                    let (ww, _) = S::as_mut_simd_f64s(&mut s.wt[a * CH..a * CH + mp]);
-                    for (t, ((cc, wc), (xc, rc))) in cw
-                        .chunks_exact_mut(G)
-                        .zip(ww.chunks_exact_mut(G))
-                        .zip(x.chunks_exact(G).zip(r.chunks_exact(G)))
-                        .enumerate()
-                    {
-                        for g in 0..G {
-                            let c = simd.sub_f64s(xc[g], mua);
-                            let w = simd.mul_f64s(rc[g], c);
-                            cc[g] = c;
-                            wc[g] = w;
-                            sum[t % 2][g] = simd.add_f64s(sum[t % 2][g], w);
-                        }
+        // Per-feature partial sums: `sum_i w_ia` and (diag) `sum_i w_ia c_ia`.
+        s.sums.fill(0.0);
+        let (sum, sq) = s.sums.split_at_mut(panel);
+        let (sum, _) = S::as_mut_simd_f64s(sum);
+        let (sq, _) = S::as_mut_simd_f64s(sq);
+        let full = matches!(ct, CovarianceType::Full | CovarianceType::Tied);
+        for t in 0..nt {
+            let x = S::as_simd_f64s(&s.xt[t * panel..(t + 1) * panel]).0;
+            let rt = &r[t * G..(t + 1) * G];
+            if full {
+                let cp = S::as_mut_simd_f64s(&mut s.ct[t * panel..(t + 1) * panel]).0;
+                let wp = S::as_mut_simd_f64s(&mut s.wt[t * panel..(t + 1) * panel]).0;
+                for a in 0..d {
+                    let mua = simd.splat_f64s(mu[a]);
+                    for g in 0..G {
+                        let at = a * G + g;
+                        let c = simd.sub_f64s(x[at], mua);
+                        let w = simd.mul_f64s(rt[g], c);
+                        cp[at] = c;
+                        wp[at] = w;
+                        sum[at] = simd.add_f64s(sum[at], w);
                     }
                 }
-                CovarianceType::Diag | CovarianceType::Spherical => {
-                    let mut sq = [[zero; G]; 2];
-                    for (t, (xc, rc)) in x.chunks_exact(G).zip(r.chunks_exact(G)).enumerate() {
-                        for g in 0..G {
-                            let c = simd.sub_f64s(xc[g], mua);
-                            let w = simd.mul_f64s(rc[g], c);
-                            sum[t % 2][g] = simd.add_f64s(sum[t % 2][g], w);
-                            sq[t % 2][g] = simd.mul_add_f64s(w, c, sq[t % 2][g]);
-                        }
+            } else {
+                for a in 0..d {
+                    let mua = simd.splat_f64s(mu[a]);
+                    for g in 0..G {
+                        let at = a * G + g;
+                        let c = simd.sub_f64s(x[at], mua);
+                        let w = simd.mul_f64s(rt[g], c);
+                        sum[at] = simd.add_f64s(sum[at], w);
+                        sq[at] = simd.mul_add_f64s(w, c, sq[at]);
                     }
-                    stats.scatter[k * d + a] += hsum2::<S, G>(simd, &sq);
                 }
             }
-            stats.s[k * d + a] += hsum2::<S, G>(simd, &sum);
         }
-        if matches!(ct, CovarianceType::Full | CovarianceType::Tied) {
+        for a in 0..d {
+            let part = |v: &[S::f64s]| -> [S::f64s; G] { std::array::from_fn(|g| v[a * G + g]) };
+            stats.s[k * d + a] += hsum(&partials::<S, G>(&part(sum)));
+            if !full {
+                stats.scatter[k * d + a] += hsum(&partials::<S, G>(&part(sq)));
+            }
+        }
+        if full {
             let base = if ct == CovarianceType::Full {
                 k * d * d
             } else {
@@ -565,15 +599,15 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
                 dp,
                 &s.ct,
                 &s.wt,
-                mp,
+                nt,
             );
         }
     }
 }
 
-/// `S[a, b] += sum_i W[a, i] C[b, i]` for `b <= a < d`, over `mp` rows of the
-/// transposed `W` and `C` (`Dp x CHUNK_ROWS`, zero rows from `d` to `dp`), in
-/// tiles of `4 x QB` entries, each kept as 8 partial sums (`G` vectors).
+/// `S[a, b] += sum_i W[a, i] C[b, i]` for `b <= a < d`, over `nt` strips of
+/// `W` and `C` (laid out as `Scratch::xt`, zero in features `d..dp`), in tiles
+/// of `4 x QB` entries, each kept as 8 partial sums (`G` vectors).
 #[inline(always)]
 fn scatter_tiles<S: Simd, const G: usize, const QB: usize>(
     simd: S,
@@ -582,26 +616,26 @@ fn scatter_tiles<S: Simd, const G: usize, const QB: usize>(
     dp: usize,
     ct: &[f64],
     wt: &[f64],
-    mp: usize,
+    nt: usize,
 ) {
     let zero = simd.splat_f64s(0.0);
+    let panel = dp * L;
     for a0 in (0..dp).step_by(NB) {
         for b0 in (0..a0 + NB).step_by(QB) {
             if b0 >= d {
                 break;
             }
             let mut acc = [[[zero; G]; QB]; NB];
-            for i in (0..mp).step_by(L) {
-                let w: [&[S::f64s]; NB] = std::array::from_fn(|p| {
-                    S::as_simd_f64s(&wt[(a0 + p) * CH + i..(a0 + p) * CH + i + L]).0
-                });
-                let c: [&[S::f64s]; QB] = std::array::from_fn(|q| {
-                    S::as_simd_f64s(&ct[(b0 + q) * CH + i..(b0 + q) * CH + i + L]).0
-                });
+            for t in 0..nt {
+                let wa = t * panel + a0 * L;
+                let cb = t * panel + b0 * L;
+                let w = S::as_simd_f64s(&wt[wa..wa + NB * L]).0;
+                let c = S::as_simd_f64s(&ct[cb..cb + QB * L]).0;
                 for p in 0..NB {
                     for q in 0..QB {
                         for g in 0..G {
-                            acc[p][q][g] = simd.mul_add_f64s(w[p][g], c[q][g], acc[p][q][g]);
+                            acc[p][q][g] =
+                                simd.mul_add_f64s(w[p * G + g], c[q * G + g], acc[p][q][g]);
                         }
                     }
                 }
