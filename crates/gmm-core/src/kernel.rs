@@ -82,6 +82,21 @@ fn hsum(p: &[f64; L]) -> f64 {
     ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
 }
 
+/// `sum_i v_i` as 8 partial sums (row index modulo 8) combined by [`hsum`],
+/// then the rows after the last multiple of 8 in order.
+#[inline(always)]
+pub(crate) fn lane_sum(v: &[f64]) -> f64 {
+    let mut p = [0.0f64; L];
+    let chunks = v.chunks_exact(L);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..L {
+            p[l] += c[l];
+        }
+    }
+    rest.iter().fold(hsum(&p), |acc, x| acc + x)
+}
+
 /// `N` values of `v` from `at` as a fixed-size array.
 #[inline(always)]
 fn lanes<const N: usize>(v: &[f64], at: usize) -> &[f64; N] {
@@ -155,8 +170,6 @@ pub(crate) struct Scratch {
     ct: Vec<f64>,
     /// The centred chunk times one component's responsibilities, as `xt`.
     wt: Vec<f64>,
-    /// Per-feature partial sums of the accumulation: `2 x Dp x 8`.
-    sums: Vec<f64>,
     /// One row of `CH` temporaries.
     tmp: Vec<f64>,
     /// Row maxima: `CH`.
@@ -177,7 +190,6 @@ impl Scratch {
             xt: vec![0.0; dp * CH],
             ct: vec![0.0; dp * CH],
             wt: vec![0.0; dp * CH],
-            sums: vec![0.0; 2 * dp * L],
             tmp: vec![0.0; CH],
             acc: vec![0.0; CH],
             lp: vec![0.0; k * CH],
@@ -194,14 +206,32 @@ impl Scratch {
         let d = data.n_features();
         let dp = padded_features(d);
         let xt = &mut self.xt;
+        let panel = dp * L;
         let mut i = 0;
         data.for_each_piece(lo, hi, &mut |piece| {
-            for row in piece.as_slice().chunks_exact(d) {
-                let at = (i / L) * dp * L + i % L;
-                for (a, v) in row.iter().enumerate() {
-                    xt[at + a * L] = v.to_f64();
+            let rows = piece.as_slice();
+            let n = piece.n_samples();
+            let mut r = 0;
+            while r < n {
+                if i % L == 0 && r + L <= n {
+                    // A whole strip: 8 rows into 8 lanes of each feature.
+                    let src = &rows[r * d..(r + L) * d];
+                    let dst = &mut xt[(i / L) * panel..(i / L) * panel + d * L];
+                    for (a, out) in dst.chunks_exact_mut(L).enumerate() {
+                        for (l, o) in out.iter_mut().enumerate() {
+                            *o = src[l * d + a].to_f64();
+                        }
+                    }
+                    r += L;
+                    i += L;
+                } else {
+                    let at = (i / L) * panel + i % L;
+                    for (a, v) in rows[r * d..(r + 1) * d].iter().enumerate() {
+                        xt[at + a * L] = v.to_f64();
+                    }
+                    r += 1;
+                    i += 1;
                 }
-                i += 1;
             }
         });
         let m = hi - lo;
@@ -479,11 +509,29 @@ pub(crate) fn accumulate(
                 m,
                 s,
             } = self;
-            match S::F64_LANES {
-                8 => accumulate_g::<S, 1, 4>(simd, stats, means, resp, m, s),
-                4 => accumulate_g::<S, 2, 2>(simd, stats, means, resp, m, s),
-                2 => accumulate_g::<S, 4, 1>(simd, stats, means, resp, m, s),
-                _ => accumulate_g::<S, 8, 1>(simd, stats, means, resp, m, s),
+            let small = matches!(
+                stats.covariance_type(),
+                CovarianceType::Full | CovarianceType::Tied
+            ) && s.d <= NB;
+            macro_rules! small {
+                ($g:literal) => {
+                    match s.d {
+                        1 => accumulate_small::<S, $g, 1>(simd, stats, means, resp, m, s),
+                        2 => accumulate_small::<S, $g, 2>(simd, stats, means, resp, m, s),
+                        3 => accumulate_small::<S, $g, 3>(simd, stats, means, resp, m, s),
+                        _ => accumulate_small::<S, $g, 4>(simd, stats, means, resp, m, s),
+                    }
+                };
+            }
+            match (S::F64_LANES, small) {
+                (8, true) => small!(1),
+                (4, true) => small!(2),
+                (2, true) => small!(4),
+                (_, true) => small!(8),
+                (8, false) => accumulate_g::<S, 1, 4>(simd, stats, means, resp, m, s),
+                (4, false) => accumulate_g::<S, 2, 2>(simd, stats, means, resp, m, s),
+                (2, false) => accumulate_g::<S, 4, 1>(simd, stats, means, resp, m, s),
+                (_, false) => accumulate_g::<S, 8, 1>(simd, stats, means, resp, m, s),
             }
         }
     }
@@ -511,6 +559,60 @@ fn partials<S: Simd, const G: usize>(acc: &[S::f64s; G]) -> [f64; L] {
 fn hsum2<S: Simd, const G: usize>(simd: S, acc: &[[S::f64s; G]; 2]) -> f64 {
     let both: [S::f64s; G] = std::array::from_fn(|g| simd.add_f64s(acc[0][g], acc[1][g]));
     hsum(&partials::<S, G>(&both))
+}
+
+/// [`accumulate`] for full and tied with `DD <= 4` features, `G` vectors per 8
+/// rows: every statistic of one component stays in registers while the chunk
+/// streams by, and nothing is written back until the end.
+#[inline(always)]
+fn accumulate_small<S: Simd, const G: usize, const DD: usize>(
+    simd: S,
+    stats: &mut SufficientStats,
+    means: &[f64],
+    resp: &[f64],
+    m: usize,
+    s: &mut Scratch,
+) {
+    let k_total = stats.n_components();
+    let d = s.d;
+    debug_assert_eq!(d, DD);
+    let ct = stats.covariance_type();
+    let mp = padded_rows(m);
+    let zero = simd.splat_f64s(0.0);
+    let panel = padded_features(d) * L;
+    for k in 0..k_total {
+        let r = S::as_simd_f64s(&resp[k * CH..k * CH + mp]).0;
+        let mu: [S::f64s; DD] = std::array::from_fn(|a| simd.splat_f64s(means[k * d + a]));
+        let mut n = [zero; G];
+        let mut sum = [[zero; G]; DD];
+        let mut sc = [[[zero; G]; DD]; DD];
+        for (t, rt) in r.chunks_exact(G).enumerate() {
+            let x = S::as_simd_f64s(&s.xt[t * panel..t * panel + DD * L]).0;
+            for g in 0..G {
+                n[g] = simd.add_f64s(n[g], rt[g]);
+                let c: [S::f64s; DD] = std::array::from_fn(|a| simd.sub_f64s(x[a * G + g], mu[a]));
+                for a in 0..DD {
+                    let w = simd.mul_f64s(rt[g], c[a]);
+                    sum[a][g] = simd.add_f64s(sum[a][g], w);
+                    for b in 0..=a {
+                        sc[a][b][g] = simd.mul_add_f64s(w, c[b], sc[a][b][g]);
+                    }
+                }
+            }
+        }
+        stats.nk[k] += hsum(&partials::<S, G>(&n));
+        let base = if ct == CovarianceType::Full {
+            k * d * d
+        } else {
+            0
+        };
+        for a in 0..DD {
+            stats.s[k * d + a] += hsum(&partials::<S, G>(&sum[a]));
+            for b in 0..=a {
+                stats.scatter[base + a * d + b] += hsum(&partials::<S, G>(&sc[a][b]));
+            }
+        }
+    }
 }
 
 /// [`accumulate`] for `G` vectors per 8 rows and scatter tiles of `4 x QB`.
@@ -543,47 +645,40 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
         }
         stats.nk[k] += hsum2::<S, G>(simd, &n);
         let mu = &means[k * d..(k + 1) * d];
-        // Per-feature partial sums: `sum_i w_ia` and (diag) `sum_i w_ia c_ia`.
-        s.sums.fill(0.0);
-        let (sum, sq) = s.sums.split_at_mut(panel);
-        let (sum, _) = S::as_mut_simd_f64s(sum);
-        let (sq, _) = S::as_mut_simd_f64s(sq);
         let full = matches!(ct, CovarianceType::Full | CovarianceType::Tied);
-        for t in 0..nt {
-            let x = S::as_simd_f64s(&s.xt[t * panel..(t + 1) * panel]).0;
-            let rt = &r[t * G..(t + 1) * G];
-            if full {
-                let cp = S::as_mut_simd_f64s(&mut s.ct[t * panel..(t + 1) * panel]).0;
-                let wp = S::as_mut_simd_f64s(&mut s.wt[t * panel..(t + 1) * panel]).0;
-                for a in 0..d {
-                    let mua = simd.splat_f64s(mu[a]);
+        for a in 0..d {
+            let mua = simd.splat_f64s(mu[a]);
+            // Two sets of partial sums (even and odd strips), in registers.
+            let mut sum = [[zero; G]; 2];
+            let mut sq = [[zero; G]; 2];
+            for t in 0..nt {
+                let at = t * panel + a * L;
+                let x = S::as_simd_f64s(&s.xt[at..at + L]).0;
+                let rt = &r[t * G..(t + 1) * G];
+                if full {
+                    let cp = S::as_mut_simd_f64s(&mut s.ct[at..at + L]).0;
                     for g in 0..G {
-                        let at = a * G + g;
-                        let c = simd.sub_f64s(x[at], mua);
-                        let w = simd.mul_f64s(rt[g], c);
-                        cp[at] = c;
-                        wp[at] = w;
-                        sum[at] = simd.add_f64s(sum[at], w);
+                        cp[g] = simd.sub_f64s(x[g], mua);
                     }
-                }
-            } else {
-                for a in 0..d {
-                    let mua = simd.splat_f64s(mu[a]);
+                    let wp = S::as_mut_simd_f64s(&mut s.wt[at..at + L]).0;
                     for g in 0..G {
-                        let at = a * G + g;
-                        let c = simd.sub_f64s(x[at], mua);
+                        let c = simd.sub_f64s(x[g], mua);
                         let w = simd.mul_f64s(rt[g], c);
-                        sum[at] = simd.add_f64s(sum[at], w);
-                        sq[at] = simd.mul_add_f64s(w, c, sq[at]);
+                        wp[g] = w;
+                        sum[t % 2][g] = simd.add_f64s(sum[t % 2][g], w);
+                    }
+                } else {
+                    for g in 0..G {
+                        let c = simd.sub_f64s(x[g], mua);
+                        let w = simd.mul_f64s(rt[g], c);
+                        sum[t % 2][g] = simd.add_f64s(sum[t % 2][g], w);
+                        sq[t % 2][g] = simd.mul_add_f64s(w, c, sq[t % 2][g]);
                     }
                 }
             }
-        }
-        for a in 0..d {
-            let part = |v: &[S::f64s]| -> [S::f64s; G] { std::array::from_fn(|g| v[a * G + g]) };
-            stats.s[k * d + a] += hsum(&partials::<S, G>(&part(sum)));
+            stats.s[k * d + a] += hsum2::<S, G>(simd, &sum);
             if !full {
-                stats.scatter[k * d + a] += hsum(&partials::<S, G>(&part(sq)));
+                stats.scatter[k * d + a] += hsum2::<S, G>(simd, &sq);
             }
         }
         if full {

@@ -351,13 +351,26 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
             kernel::normalise_rows(m, k, s);
             match weights {
                 None => {
-                    stats.sum_log_likelihood += s.ll[..m].iter().sum::<f64>();
+                    stats.sum_log_likelihood += kernel::lane_sum(&s.ll[..m]);
                     stats.n_samples += m as f64;
                 }
                 Some(w) => {
                     let w = &w[lo..hi];
                     stats.sum_log_likelihood += kernel::weigh_rows(w, m, k, s);
                     stats.n_samples += w.iter().sum::<f64>();
+                }
+            }
+            // Most chunks have no row below the K-th lowest so far: one
+            // vectorisable count settles that.
+            let full = stats.lowest.len() == k;
+            if full {
+                let threshold = stats.lowest[k - 1].0;
+                if s.ll[..m].iter().filter(|&&ll| ll <= threshold).count() == 0 {
+                    let resp = std::mem::take(&mut s.lp);
+                    kernel::accumulate(stats, model.means(), &resp, m, s);
+                    s.lp = resp;
+                    lo = hi;
+                    continue;
                 }
             }
             for (i, &ll) in s.ll[..m].iter().enumerate() {
