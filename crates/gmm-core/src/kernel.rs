@@ -183,9 +183,14 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     pub fn new(k: usize, d: usize) -> Self {
+        Self::with_arch(k, d, pulp::Arch::new())
+    }
+
+    /// Scratch whose kernels run with the instruction set `arch`.
+    pub fn with_arch(k: usize, d: usize, arch: pulp::Arch) -> Self {
         let dp = padded_features(d);
         Self {
-            arch: pulp::Arch::new(),
+            arch,
             d,
             xt: vec![0.0; dp * CH],
             ct: vec![0.0; dp * CH],
