@@ -279,9 +279,6 @@ pub(crate) fn e_step<D: Rows>(
     data: &D,
     weights: Option<&[f64]>,
 ) -> SufficientStats {
-    let k = model.n_components();
-    let d = model.n_features();
-    let ct = model.covariance_type();
     e_step_on(model, data, weights, pulp::Arch::new())
 }
 
