@@ -170,6 +170,8 @@ pub(crate) struct Scratch {
     ct: Vec<f64>,
     /// The centred chunk times one component's responsibilities, as `xt`.
     wt: Vec<f64>,
+    /// Per-feature partial sums of the accumulation: `2 x Dp x 8`.
+    sums: Vec<f64>,
     /// One row of `CH` temporaries.
     tmp: Vec<f64>,
     /// Row maxima: `CH`.
@@ -195,6 +197,7 @@ impl Scratch {
             xt: vec![0.0; dp * CH],
             ct: vec![0.0; dp * CH],
             wt: vec![0.0; dp * CH],
+            sums: vec![0.0; 2 * dp * L],
             tmp: vec![0.0; CH],
             acc: vec![0.0; CH],
             lp: vec![0.0; k * CH],
@@ -651,39 +654,47 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
         stats.nk[k] += hsum2::<S, G>(simd, &n);
         let mu = &means[k * d..(k + 1) * d];
         let full = matches!(ct, CovarianceType::Full | CovarianceType::Tied);
-        for a in 0..d {
-            let mua = simd.splat_f64s(mu[a]);
-            // Two sets of partial sums (even and odd strips), in registers.
-            let mut sum = [[zero; G]; 2];
-            let mut sq = [[zero; G]; 2];
-            for t in 0..nt {
-                let at = t * panel + a * L;
-                let x = S::as_simd_f64s(&s.xt[at..at + L]).0;
-                let rt = &r[t * G..(t + 1) * G];
-                if full {
-                    let cp = S::as_mut_simd_f64s(&mut s.ct[at..at + L]).0;
+        // Per-feature partial sums `sum_i w_ia` and (diag) `sum_i w_ia c_ia`,
+        // strip after strip through contiguous memory.
+        s.sums.fill(0.0);
+        let (sum, sq) = s.sums.split_at_mut(panel);
+        let sum = S::as_mut_simd_f64s(sum).0;
+        let sq = S::as_mut_simd_f64s(sq).0;
+        for t in 0..nt {
+            let x = S::as_simd_f64s(&s.xt[t * panel..(t + 1) * panel]).0;
+            let rt = &r[t * G..(t + 1) * G];
+            if full {
+                let cp = S::as_mut_simd_f64s(&mut s.ct[t * panel..(t + 1) * panel]).0;
+                let wp = S::as_mut_simd_f64s(&mut s.wt[t * panel..(t + 1) * panel]).0;
+                for a in 0..d {
+                    let mua = simd.splat_f64s(mu[a]);
                     for g in 0..G {
-                        cp[g] = simd.sub_f64s(x[g], mua);
-                    }
-                    let wp = S::as_mut_simd_f64s(&mut s.wt[at..at + L]).0;
-                    for g in 0..G {
-                        let c = simd.sub_f64s(x[g], mua);
+                        let at = a * G + g;
+                        let c = simd.sub_f64s(x[at], mua);
                         let w = simd.mul_f64s(rt[g], c);
-                        wp[g] = w;
-                        sum[t % 2][g] = simd.add_f64s(sum[t % 2][g], w);
+                        cp[at] = c;
+                        wp[at] = w;
+                        sum[at] = simd.add_f64s(sum[at], w);
                     }
-                } else {
+                }
+            } else {
+                for a in 0..d {
+                    let mua = simd.splat_f64s(mu[a]);
                     for g in 0..G {
-                        let c = simd.sub_f64s(x[g], mua);
+                        let at = a * G + g;
+                        let c = simd.sub_f64s(x[at], mua);
                         let w = simd.mul_f64s(rt[g], c);
-                        sum[t % 2][g] = simd.add_f64s(sum[t % 2][g], w);
-                        sq[t % 2][g] = simd.mul_add_f64s(w, c, sq[t % 2][g]);
+                        sum[at] = simd.add_f64s(sum[at], w);
+                        sq[at] = simd.mul_add_f64s(w, c, sq[at]);
                     }
                 }
             }
-            stats.s[k * d + a] += hsum2::<S, G>(simd, &sum);
+        }
+        for a in 0..d {
+            let part = |v: &[S::f64s]| -> [S::f64s; G] { std::array::from_fn(|g| v[a * G + g]) };
+            stats.s[k * d + a] += hsum(&partials::<S, G>(&part(sum)));
             if !full {
-                stats.scatter[k * d + a] += hsum2::<S, G>(simd, &sq);
+                stats.scatter[k * d + a] += hsum(&partials::<S, G>(&part(sq)));
             }
         }
         if full {
