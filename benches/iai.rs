@@ -14,7 +14,8 @@
 //! cargo bench --bench iai -- --baseline=main          # compare with it
 //! ```
 //!
-//! The work runs on a one-thread rayon pool built during setup, so the counts
+//! The work runs on a one-thread rayon pool whose worker is the benchmark's own
+//! thread (built during setup), so every instruction is counted and the counts
 //! do not depend on scheduling. Under Valgrind the CPU reports no AVX-512,
 //! so the AVX2 kernels are measured (they give the same bits).
 
@@ -36,8 +37,11 @@ fn workload(preset: Preset, n: usize) -> Input {
     let (_, d, k) = preset.shape();
     let x = preset.generate(Some(n), 0);
     let model = fixed_init(DataView::new(&x, n, d).unwrap(), k).unwrap();
+    // The benchmark's own thread is the pool's only worker: Callgrind counts
+    // the thread that calls the benchmark function.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
+        .use_current_thread()
         .build()
         .unwrap();
     Input {
