@@ -13,30 +13,33 @@
 //! S_k   += C^T diag(r_k) C                    (lower triangle)
 //! ```
 //!
-//! The chunk is held transposed (`D x m`, one contiguous row of `m` values per
-//! feature), so every inner loop runs over rows of the chunk: several points
-//! per SIMD lane. The two products that cost `O(D^2)` per row are register
-//! tiles, as in a matrix multiply: the whitening keeps a `16 x 4` tile of `Y`
-//! (16 rows, 4 columns) in registers while it walks the triangle of `U_k`, and
-//! the scatter keeps a `4 x 4` tile of `S_k` as 8-lane partial sums while it
-//! walks the rows, so every loaded value feeds several fused multiply-adds.
-//! Feature counts are padded to a multiple of 4 with zero rows and row counts
-//! to a multiple of 16 with zero responsibilities, so the tiles need no edge
-//! cases. `exp` and `ln` are branch-free polynomials ([`crate::expf`]) that
-//! vectorise with the rest.
+//! The chunk is held in strips of 8 rows: strip `t` holds all (padded) features
+//! of rows `8t..8t+8`, each feature's 8 values contiguous, so every inner loop
+//! runs over 8 rows at once (one AVX-512 vector, two AVX2 vectors). The
+//! products that cost `O(D^2)` per row are register tiles, as in a matrix
+//! multiply: the whitening keeps a tile of `Y` (16 rows on AVX-512, 8 on AVX2,
+//! by 4 columns) in registers while it walks the triangle of `U_k`, and the
+//! scatter keeps a `4 x 4` (AVX-512) or `4 x 2` (AVX2) tile of `S_k` as
+//! 8-lane partial sums while it walks the strips, so every loaded value feeds
+//! several fused multiply-adds. With `D <= 4` (full, tied) all statistics of a
+//! component stay in registers for the whole chunk. Feature counts are padded
+//! to a multiple of 4 with zeros and row counts to a multiple of 16 with zero
+//! responsibilities, so the tiles need no edge cases. `exp` and `ln` are
+//! branch-free polynomials ([`crate::expf`]) that vectorise with the rest.
 //!
-//! Reductions over rows keep 8 lane-wise partial sums combined in a fixed
-//! order. Nothing depends on memory alignment or on the thread that runs a
-//! chunk, and drivers (see [`crate::stats`]) merge chunks and blocks in a
-//! fixed order, so results are bit-identical for any number of threads.
+//! Reductions over rows keep 8 partial sums, one per row index modulo 8,
+//! combined in a fixed order ([`hsum`]). Nothing depends on memory alignment
+//! or on the thread that runs a chunk, and drivers (see [`crate::stats`]) merge
+//! chunks and blocks in a fixed order, so results are bit-identical for any
+//! number of threads.
 //!
-//! The drivers run these kernels inside `pulp` dispatch, which compiles them for
-//! the best instruction set the CPU has (AVX-512, or AVX2 with FMA, detected at
-//! run time) and lets the compiler vectorise the fixed-size lane arrays. The
-//! arithmetic is written out operation by operation (multiply-adds are explicit
-//! `mul_add`), and the compiler never reorders floating-point operations, so
-//! every instruction set gives the same bits. On a CPU without FMA the
-//! `mul_add`s become library calls: correct, and the same bits, but slow.
+//! Each kernel dispatches through `pulp` to code compiled for the best
+//! instruction set the CPU has (AVX-512, AVX2 with FMA, or scalar, detected at
+//! run time), written with pulp's safe SIMD types. Every operation is explicit
+//! (multiply-adds are fused everywhere, in the scalar code too) and the
+//! partial sums are the same 8 whatever the vector width, so every instruction
+//! set gives the same bits (tested in `stats`). On a CPU without FMA the fused
+//! multiply-adds become library calls: correct, the same bits, but slow.
 
 use crate::covariance::CovarianceType;
 use crate::data::{Rows, Scalar};
