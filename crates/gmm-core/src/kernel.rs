@@ -171,8 +171,6 @@ pub(crate) struct Scratch {
     xt: Vec<f64>,
     /// The chunk centred on one mean, laid out as `xt`.
     ct: Vec<f64>,
-    /// The centred chunk times one component's responsibilities, as `xt`.
-    wt: Vec<f64>,
     /// Per-feature partial sums of the accumulation: `2 x Dp x 8`.
     sums: Vec<f64>,
     /// One row of `CH` temporaries.
@@ -199,7 +197,6 @@ impl Scratch {
             d,
             xt: vec![0.0; dp * CH],
             ct: vec![0.0; dp * CH],
-            wt: vec![0.0; dp * CH],
             sums: vec![0.0; 2 * dp * L],
             tmp: vec![0.0; CH],
             acc: vec![0.0; CH],
@@ -626,7 +623,8 @@ fn accumulate_small<S: Simd, const G: usize, const DD: usize>(
     }
 }
 
-/// [`accumulate`] for `G` vectors per 8 rows and scatter tiles of `4 x QB`.
+/// [`accumulate`] for `G` vectors per 8 rows: full and tied in tiles of `4 x QB`
+/// (see [`scatter_full`]), diag and spherical in one pass.
 #[inline(always)]
 fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
     simd: S,
@@ -656,109 +654,138 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
         }
         stats.nk[k] += hsum2::<S, G>(simd, &n);
         let mu = &means[k * d..(k + 1) * d];
-        let full = matches!(ct, CovarianceType::Full | CovarianceType::Tied);
-        // Per-feature partial sums `sum_i w_ia` and (diag) `sum_i w_ia c_ia`,
-        // strip after strip through contiguous memory.
-        s.sums.fill(0.0);
-        let (sum, sq) = s.sums.split_at_mut(panel);
-        let sum = S::as_mut_simd_f64s(sum).0;
-        let sq = S::as_mut_simd_f64s(sq).0;
-        for t in 0..nt {
-            let x = S::as_simd_f64s(&s.xt[t * panel..(t + 1) * panel]).0;
-            let rt = &r[t * G..(t + 1) * G];
-            if full {
-                let cp = S::as_mut_simd_f64s(&mut s.ct[t * panel..(t + 1) * panel]).0;
-                let wp = S::as_mut_simd_f64s(&mut s.wt[t * panel..(t + 1) * panel]).0;
-                for a in 0..d {
-                    let mua = simd.splat_f64s(mu[a]);
-                    for g in 0..G {
-                        let at = a * G + g;
-                        let c = simd.sub_f64s(x[at], mua);
-                        let w = simd.mul_f64s(rt[g], c);
-                        cp[at] = c;
-                        wp[at] = w;
-                        sum[at] = simd.add_f64s(sum[at], w);
+        match ct {
+            CovarianceType::Full | CovarianceType::Tied => {
+                let base = if ct == CovarianceType::Full {
+                    k * d * d
+                } else {
+                    0
+                };
+                scatter_full::<S, G, QB>(
+                    simd,
+                    &mut stats.s[k * d..(k + 1) * d],
+                    &mut stats.scatter[base..base + d * d],
+                    mu,
+                    r,
+                    &s.xt,
+                    &mut s.ct,
+                    d,
+                    nt,
+                );
+            }
+            CovarianceType::Diag | CovarianceType::Spherical => {
+                // Per-feature partial sums `sum_i w_ia` and `sum_i w_ia c_ia`,
+                // strip after strip through contiguous memory.
+                s.sums.fill(0.0);
+                let (sum, sq) = s.sums.split_at_mut(panel);
+                let sum = S::as_mut_simd_f64s(sum).0;
+                let sq = S::as_mut_simd_f64s(sq).0;
+                for t in 0..nt {
+                    let x = S::as_simd_f64s(&s.xt[t * panel..(t + 1) * panel]).0;
+                    let rt = &r[t * G..(t + 1) * G];
+                    for a in 0..d {
+                        let mua = simd.splat_f64s(mu[a]);
+                        for g in 0..G {
+                            let at = a * G + g;
+                            let c = simd.sub_f64s(x[at], mua);
+                            let w = simd.mul_f64s(rt[g], c);
+                            sum[at] = simd.add_f64s(sum[at], w);
+                            sq[at] = simd.mul_add_f64s(w, c, sq[at]);
+                        }
                     }
                 }
-            } else {
                 for a in 0..d {
-                    let mua = simd.splat_f64s(mu[a]);
-                    for g in 0..G {
-                        let at = a * G + g;
-                        let c = simd.sub_f64s(x[at], mua);
-                        let w = simd.mul_f64s(rt[g], c);
-                        sum[at] = simd.add_f64s(sum[at], w);
-                        sq[at] = simd.mul_add_f64s(w, c, sq[at]);
-                    }
+                    let part =
+                        |v: &[S::f64s]| -> [S::f64s; G] { std::array::from_fn(|g| v[a * G + g]) };
+                    stats.s[k * d + a] += hsum(&partials::<S, G>(&part(sum)));
+                    stats.scatter[k * d + a] += hsum(&partials::<S, G>(&part(sq)));
                 }
             }
-        }
-        for a in 0..d {
-            let part = |v: &[S::f64s]| -> [S::f64s; G] { std::array::from_fn(|g| v[a * G + g]) };
-            stats.s[k * d + a] += hsum(&partials::<S, G>(&part(sum)));
-            if !full {
-                stats.scatter[k * d + a] += hsum(&partials::<S, G>(&part(sq)));
-            }
-        }
-        if full {
-            let base = if ct == CovarianceType::Full {
-                k * d * d
-            } else {
-                0
-            };
-            scatter_tiles::<S, G, QB>(
-                simd,
-                &mut stats.scatter[base..base + d * d],
-                d,
-                dp,
-                &s.ct,
-                &s.wt,
-                nt,
-            );
         }
     }
 }
 
-/// `S[a, b] += sum_i W[a, i] C[b, i]` for `b <= a < d`, over `nt` strips of
-/// `W` and `C` (laid out as `Scratch::xt`, zero in features `d..dp`), in tiles
-/// of `4 x QB` entries, each kept as 8 partial sums (`G` vectors).
+/// One component's full scatter: with `c_i = x_i - mu` and `w_i = r_i c_i`,
+/// `sum[a] += sum_i w_ia` and `sc[a, b] += sum_i w_ia c_ib` for `b <= a < d`,
+/// over the `nt` strips of the chunk `xt`.
+///
+/// Feature blocks of 4 are taken in order. The diagonal tile of block `a0`
+/// centres its 4 features, writes them to `ct` (same layout as `xt`) and
+/// accumulates the sums and the block's lower triangle; the tiles `4 x QB`
+/// left of the diagonal then read centred features from `ct`, written by
+/// earlier blocks, and form `w` on the fly. Every entry is kept as 8 partial
+/// sums (`G` vectors) and combined with [`hsum`].
 #[inline(always)]
-fn scatter_tiles<S: Simd, const G: usize, const QB: usize>(
+#[allow(clippy::too_many_arguments)]
+fn scatter_full<S: Simd, const G: usize, const QB: usize>(
     simd: S,
+    sum: &mut [f64],
     sc: &mut [f64],
+    mu: &[f64],
+    r: &[S::f64s],
+    xt: &[f64],
+    ct: &mut [f64],
     d: usize,
-    dp: usize,
-    ct: &[f64],
-    wt: &[f64],
     nt: usize,
 ) {
     let zero = simd.splat_f64s(0.0);
-    let panel = dp * L;
-    for a0 in (0..dp).step_by(NB) {
-        for b0 in (0..a0 + NB).step_by(QB) {
-            if b0 >= d {
-                break;
+    let panel = padded_features(d) * L;
+    for a0 in (0..d).step_by(NB) {
+        // Padding features are zero in `xt`; centring them on zero keeps
+        // them zero in `ct`.
+        let mu4: [S::f64s; NB] =
+            std::array::from_fn(|p| simd.splat_f64s(mu.get(a0 + p).copied().unwrap_or(0.0)));
+        let mut sums = [[zero; G]; NB];
+        let mut tri = [[[zero; G]; NB]; NB];
+        for t in 0..nt {
+            let at = t * panel + a0 * L;
+            let x = S::as_simd_f64s(&xt[at..at + NB * L]).0;
+            let cw = S::as_mut_simd_f64s(&mut ct[at..at + NB * L]).0;
+            let rt = &r[t * G..(t + 1) * G];
+            for g in 0..G {
+                let c: [S::f64s; NB] =
+                    std::array::from_fn(|p| simd.sub_f64s(x[p * G + g], mu4[p]));
+                for p in 0..NB {
+                    cw[p * G + g] = c[p];
+                    let w = simd.mul_f64s(rt[g], c[p]);
+                    sums[p][g] = simd.add_f64s(sums[p][g], w);
+                    for q in 0..=p {
+                        tri[p][q][g] = simd.mul_add_f64s(w, c[q], tri[p][q][g]);
+                    }
+                }
             }
+        }
+        for p in 0..NB {
+            let a = a0 + p;
+            if a < d {
+                sum[a] += hsum(&partials::<S, G>(&sums[p]));
+                for q in 0..=p {
+                    sc[a * d + a0 + q] += hsum(&partials::<S, G>(&tri[p][q]));
+                }
+            }
+        }
+        for b0 in (0..a0).step_by(QB) {
             let mut acc = [[[zero; G]; QB]; NB];
             for t in 0..nt {
                 let wa = t * panel + a0 * L;
                 let cb = t * panel + b0 * L;
-                let w = S::as_simd_f64s(&wt[wa..wa + NB * L]).0;
+                let ca = S::as_simd_f64s(&ct[wa..wa + NB * L]).0;
                 let c = S::as_simd_f64s(&ct[cb..cb + QB * L]).0;
+                let rt = &r[t * G..(t + 1) * G];
                 for p in 0..NB {
-                    for q in 0..QB {
-                        for g in 0..G {
-                            acc[p][q][g] =
-                                simd.mul_add_f64s(w[p * G + g], c[q * G + g], acc[p][q][g]);
+                    for g in 0..G {
+                        let w = simd.mul_f64s(rt[g], ca[p * G + g]);
+                        for q in 0..QB {
+                            acc[p][q][g] = simd.mul_add_f64s(w, c[q * G + g], acc[p][q][g]);
                         }
                     }
                 }
             }
             for p in 0..NB {
-                for q in 0..QB {
-                    let (a, b) = (a0 + p, b0 + q);
-                    if a < d && b <= a {
-                        sc[a * d + b] += hsum(&partials::<S, G>(&acc[p][q]));
+                let a = a0 + p;
+                if a < d {
+                    for q in 0..QB {
+                        sc[a * d + b0 + q] += hsum(&partials::<S, G>(&acc[p][q]));
                     }
                 }
             }
