@@ -15,15 +15,19 @@
 //!
 //! The chunk is held in strips of 8 rows: strip `t` holds all (padded) features
 //! of rows `8t..8t+8`, each feature's 8 values contiguous, so every inner loop
-//! runs over 8 rows at once (one AVX-512 vector, two AVX2 vectors). The
-//! products that cost `O(D^2)` per row are register tiles, as in a matrix
-//! multiply: the whitening keeps a tile of `Y` (16 rows on AVX-512, 8 on AVX2,
+//! runs over 8 rows at once (one AVX-512 vector, two AVX2 vectors). The data
+//! are shifted by a fixed vector as they are loaded (`x' = x - shift`, the
+//! mixture's mean), so that the kernels can whiten as `y = x' U - mu' U` for
+//! components not far from the shift in their own units (see [`Prepared`]).
+//! The products that cost `O(D^2)` per row are register tiles, as in a matrix
+//! multiply: the whitening keeps a tile of `Y` (32 rows on AVX-512, 8 on AVX2,
 //! by 4 columns) in registers while it walks the triangle of `U_k`, and the
 //! scatter keeps a `4 x 4` (AVX-512) or `4 x 2` (AVX2) tile of `S_k` as
 //! 8-lane partial sums while it walks the strips, so every loaded value feeds
-//! several fused multiply-adds. With `D <= 4` (full, tied) all statistics of a
+//! several fused multiply-adds; the diagonal tiles of the scatter centre the
+//! chunk on `mu_k` as they go. With `D <= 4` (full, tied) all statistics of a
 //! component stay in registers for the whole chunk. Feature counts are padded
-//! to a multiple of 4 with zeros and row counts to a multiple of 16 with zero
+//! to a multiple of 4 with zeros and row counts to a multiple of 32 with zero
 //! responsibilities, so the tiles need no edge cases. `exp` and `ln` are
 //! branch-free polynomials ([`crate::expf`]) that vectorise with the rest.
 //!
@@ -62,7 +66,7 @@ const CH: usize = CHUNK_ROWS;
 /// Lanes of a partial sum.
 const L: usize = 8;
 /// Rows of a whitening tile (row counts are padded to a multiple of it).
-const R: usize = 16;
+const R: usize = 32;
 /// Columns of a tile (feature counts are padded to a multiple of it).
 const NB: usize = 4;
 
@@ -106,28 +110,60 @@ fn lanes<const N: usize>(v: &[f64], at: usize) -> &[f64; N] {
     v[at..at + N].try_into().expect("N values")
 }
 
+/// The largest `|(mu_k - shift) U_k|` (in any coordinate) for which the
+/// whitening may use `y = x' U - mu' U`. Its rounding error in `y` is about
+/// `D eps |mu' U|` (as in scikit-learn, which computes `y` this way without a
+/// shift), at most `1e-10` here; a component further from the shift in its own
+/// units (a tiny covariance far from the mixture's centre) is whitened from
+/// `x' - mu'`, exact for rows at its mean.
+const UNCENTRED_MAX: f64 = 1e3;
+
 /// A model laid out for the kernels, built once per pass over the data.
-pub(crate) struct Prepared<'a> {
+///
+/// The kernels work on data shifted by a fixed vector, `x' = x - shift` with
+/// `shift = sum_k w_k mu_k` (applied as a chunk is loaded), so that the means
+/// they see, `mu'_k = mu_k - shift`, are small next to the data's offset.
+pub(crate) struct Prepared {
     covariance_type: CovarianceType,
     k: usize,
     d: usize,
     dp: usize,
-    means: &'a [f64],
+    /// `sum_k w_k mu_k` (`D`).
+    pub shift: Vec<f64>,
+    /// `mu_k - shift` (`K x D`).
+    pub centres: Vec<f64>,
     /// Full: `K` blocks of `D x Dp` (row `a` holds `U_k[a, b]` for `a <= b < D`,
     /// zeros elsewhere); tied: one such block; diag and spherical: `K x D`
     /// per-feature precision factors.
     factors: Vec<f64>,
+    /// Full and tied: `-(mu_k - shift) U_k` (`K x Dp`, zero after `D`).
+    start: Vec<f64>,
+    /// Full and tied, per component: whiten `x' - mu'_k` rather than
+    /// `x' U_k - mu'_k U_k`, because `|mu'_k U_k|` exceeds [`UNCENTRED_MAX`].
+    centred: Vec<bool>,
     /// `log w_k + log|U_k| - D/2 log(2 pi)`.
     offsets: Vec<f64>,
 }
 
-impl<'a> Prepared<'a> {
-    pub fn new(model: &'a GaussianMixture) -> Self {
+impl Prepared {
+    pub fn new(model: &GaussianMixture) -> Self {
         let k = model.n_components();
         let d = model.n_features();
         let dp = padded_features(d);
         let ct = model.covariance_type();
         let prec = model.precisions_cholesky();
+        let means = model.means();
+        let mut shift = vec![0.0; d];
+        for (w, mu) in model.weights().iter().zip(means.chunks_exact(d)) {
+            for (s, m) in shift.iter_mut().zip(mu) {
+                *s += w * m;
+            }
+        }
+        let centres: Vec<f64> = means
+            .chunks_exact(d)
+            .flat_map(|mu| mu.iter().zip(&shift).map(|(m, s)| m - s))
+            .collect();
+        let mut start = vec![0.0; k * dp];
         let factors = match ct {
             CovarianceType::Full | CovarianceType::Tied => {
                 let n = if ct == CovarianceType::Full { k } else { 1 };
@@ -139,11 +175,25 @@ impl<'a> Prepared<'a> {
                         }
                     }
                 }
+                for c in 0..k {
+                    let u = &f[if n == k { c * d * dp } else { 0 }..][..d * dp];
+                    for b in 0..d {
+                        let mut y = 0.0;
+                        for a in 0..=b {
+                            y += centres[c * d + a] * u[a * dp + b];
+                        }
+                        start[c * dp + b] = -y;
+                    }
+                }
                 f
             }
             CovarianceType::Diag => prec.to_vec(),
             CovarianceType::Spherical => (0..k * d).map(|i| prec[i / d]).collect(),
         };
+        let centred = start
+            .chunks_exact(dp)
+            .map(|v| !v.iter().all(|y| y.abs() <= UNCENTRED_MAX))
+            .collect();
         let half_const = 0.5 * (d as f64 * LN_2PI);
         let offsets = (0..k)
             .map(|c| model.log_weights[c] + model.log_det_precision_cholesky[c] - half_const)
@@ -153,8 +203,11 @@ impl<'a> Prepared<'a> {
             k,
             d,
             dp,
-            means: model.means(),
+            shift,
+            centres,
             factors,
+            start,
+            centred,
             offsets,
         }
     }
@@ -205,11 +258,11 @@ impl Scratch {
         }
     }
 
-    /// Copies rows `lo..hi` (at most [`CHUNK_ROWS`]) of `data` into the
-    /// transposed chunk as f64 (zeros in the padding rows up to a multiple of
-    /// 16); returns `m = hi - lo`.
+    /// Copies rows `lo..hi` (at most [`CHUNK_ROWS`]) of `data`, minus `shift`
+    /// (`D`), into the transposed chunk as f64 (zeros in the padding rows up to
+    /// a multiple of [`R`]); returns `m = hi - lo`.
     #[inline(always)]
-    pub fn load<D: Rows>(&mut self, data: &D, lo: usize, hi: usize) -> usize {
+    pub fn load<D: Rows>(&mut self, data: &D, lo: usize, hi: usize, shift: &[f64]) -> usize {
         debug_assert!(hi - lo <= CH);
         let d = data.n_features();
         let dp = padded_features(d);
@@ -227,7 +280,7 @@ impl Scratch {
                     let dst = &mut xt[(i / L) * panel..(i / L) * panel + d * L];
                     for (a, out) in dst.chunks_exact_mut(L).enumerate() {
                         for (l, o) in out.iter_mut().enumerate() {
-                            *o = src[l * d + a].to_f64();
+                            *o = src[l * d + a].to_f64() - shift[a];
                         }
                     }
                     r += L;
@@ -235,7 +288,7 @@ impl Scratch {
                 } else {
                     let at = (i / L) * panel + i % L;
                     for (a, v) in rows[r * d..(r + 1) * d].iter().enumerate() {
-                        xt[at + a * L] = v.to_f64();
+                        xt[at + a * L] = v.to_f64() - shift[a];
                     }
                     r += 1;
                     i += 1;
@@ -256,26 +309,26 @@ impl Scratch {
 /// Fills `s.lp[k * CHUNK_ROWS + i] = log w_k + log N(x_i | mu_k, Sigma_k)` for
 /// the `m` rows loaded in `s` (and finite values in the padding rows).
 ///
-/// Full and tied: the whitening `y = (x - mu_k) U_k` runs over tiles of rows
-/// (16 on AVX-512, 8 on AVX2) and 4 columns of `Y` held in registers; column
+/// Full and tied: the whitening `y = (x - mu_k) U_k` (see [`whiten`] for the
+/// two forms) runs over tiles of rows (32 on AVX-512, 8 on AVX2) and 4 columns of `Y` held in registers; column
 /// block `b0..b0+4` needs rows `a < b0 + 4` of the triangular `U_k` only, and
 /// `||y||^2` is accumulated as each block completes. Diag and spherical:
 /// `y_j = (x_j - mu_kj) p_kj`, `D` multiplies per row. Every row is computed
 /// by the same sequence of operations whatever the tile, so the tile size
 /// does not change the bits.
 pub(crate) fn weighted_log_prob(p: &Prepared, m: usize, s: &mut Scratch) {
-    struct Op<'a, 'b, 'c> {
-        p: &'a Prepared<'b>,
+    struct Op<'a, 'c> {
+        p: &'a Prepared,
         m: usize,
         s: &'c mut Scratch,
     }
-    impl pulp::WithSimd for Op<'_, '_, '_> {
+    impl pulp::WithSimd for Op<'_, '_> {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: Simd>(self, simd: S) {
             let Op { p, m, s } = self;
             match S::F64_LANES {
-                8 => log_prob_tiles::<S, 1, 2>(simd, p, m, s),
+                8 => log_prob_tiles::<S, 1, 4>(simd, p, m, s),
                 4 => log_prob_tiles::<S, 2, 1>(simd, p, m, s),
                 2 => log_prob_tiles::<S, 4, 1>(simd, p, m, s),
                 _ => log_prob_tiles::<S, 8, 1>(simd, p, m, s),
@@ -302,7 +355,7 @@ fn log_prob_tiles<S: Simd, const G: usize, const TS: usize>(
     let zero = simd.splat_f64s(0.0);
     let minus_half = simd.splat_f64s(-0.5);
     for k in 0..p.k {
-        let mu = &p.means[k * d..(k + 1) * d];
+        let mu = &p.centres[k * d..(k + 1) * d];
         let off = simd.splat_f64s(p.offsets[k]);
         let (lp, _) = S::as_mut_simd_f64s(&mut s.lp[k * CH..k * CH + mp]);
         match p.covariance_type {
@@ -312,42 +365,11 @@ fn log_prob_tiles<S: Simd, const G: usize, const TS: usize>(
                 } else {
                     &p.factors[..d * dp]
                 };
-                for (ti, out) in lp.chunks_exact_mut(G * TS).enumerate() {
-                    let t0 = ti * TS;
-                    let x: [&[S::f64s]; TS] = std::array::from_fn(|st| {
-                        S::as_simd_f64s(&xt[(t0 + st) * panel..(t0 + st + 1) * panel]).0
-                    });
-                    let mut sq = [[zero; G]; TS];
-                    for b0 in (0..dp).step_by(NB) {
-                        let mut y = [[[zero; G]; TS]; NB];
-                        for a in 0..(b0 + NB).min(d) {
-                            let mua = simd.splat_f64s(mu[a]);
-                            let c: [[S::f64s; G]; TS] = std::array::from_fn(|st| {
-                                std::array::from_fn(|g| simd.sub_f64s(x[st][a * G + g], mua))
-                            });
-                            let ub = lanes::<NB>(u, a * dp + b0);
-                            for j in 0..NB {
-                                let uj = simd.splat_f64s(ub[j]);
-                                for st in 0..TS {
-                                    for g in 0..G {
-                                        y[j][st][g] = simd.mul_add_f64s(c[st][g], uj, y[j][st][g]);
-                                    }
-                                }
-                            }
-                        }
-                        for yj in &y {
-                            for st in 0..TS {
-                                for g in 0..G {
-                                    sq[st][g] = simd.mul_add_f64s(yj[st][g], yj[st][g], sq[st][g]);
-                                }
-                            }
-                        }
-                    }
-                    for st in 0..TS {
-                        for g in 0..G {
-                            out[st * G + g] = simd.mul_add_f64s(minus_half, sq[st][g], off);
-                        }
-                    }
+                let start = &p.start[k * dp..(k + 1) * dp];
+                if p.centred[k] {
+                    whiten::<S, G, TS, true>(simd, xt, lp, u, mu, start, off, d);
+                } else {
+                    whiten::<S, G, TS, false>(simd, xt, lp, u, mu, start, off, d);
                 }
             }
             CovarianceType::Diag | CovarianceType::Spherical => {
@@ -367,6 +389,76 @@ fn log_prob_tiles<S: Simd, const G: usize, const TS: usize>(
                         out[g] = simd.mul_add_f64s(minus_half, sq[g], off);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// `lp_i = off - 1/2 ||y_i||^2` with `y_i = (x'_i - mu') U` for the strips
+/// of `xt` (one component, full or tied), in tiles of `TS` strips by 4 columns
+/// of `y`. `CENTRE`: each `x'_i - mu'` is formed before it is multiplied
+/// (exact for rows at the mean); otherwise `y = x'_i U - mu' U`, starting from
+/// `start = -mu' U`, which saves a subtraction per multiply-add and is used
+/// when `|mu' U|` is small (see [`Prepared`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn whiten<S: Simd, const G: usize, const TS: usize, const CENTRE: bool>(
+    simd: S,
+    xt: &[f64],
+    lp: &mut [S::f64s],
+    u: &[f64],
+    mu: &[f64],
+    start: &[f64],
+    off: S::f64s,
+    d: usize,
+) {
+    let dp = padded_features(d);
+    let panel = dp * L;
+    let zero = simd.splat_f64s(0.0);
+    let minus_half = simd.splat_f64s(-0.5);
+    for (ti, out) in lp.chunks_exact_mut(G * TS).enumerate() {
+        let t0 = ti * TS;
+        let x: [&[S::f64s]; TS] = std::array::from_fn(|st| {
+            S::as_simd_f64s(&xt[(t0 + st) * panel..(t0 + st + 1) * panel]).0
+        });
+        let mut sq = [[zero; G]; TS];
+        for b0 in (0..dp).step_by(NB) {
+            let y0 = lanes::<NB>(start, b0);
+            let mut y: [[[S::f64s; G]; TS]; NB] = std::array::from_fn(|j| {
+                [[if CENTRE { zero } else { simd.splat_f64s(y0[j]) }; G]; TS]
+            });
+            for a in 0..(b0 + NB).min(d) {
+                let mua = simd.splat_f64s(mu[a]);
+                let c: [[S::f64s; G]; TS] = std::array::from_fn(|st| {
+                    std::array::from_fn(|g| {
+                        if CENTRE {
+                            simd.sub_f64s(x[st][a * G + g], mua)
+                        } else {
+                            x[st][a * G + g]
+                        }
+                    })
+                });
+                let ub = lanes::<NB>(u, a * dp + b0);
+                for j in 0..NB {
+                    let uj = simd.splat_f64s(ub[j]);
+                    for st in 0..TS {
+                        for g in 0..G {
+                            y[j][st][g] = simd.mul_add_f64s(c[st][g], uj, y[j][st][g]);
+                        }
+                    }
+                }
+            }
+            for yj in &y {
+                for st in 0..TS {
+                    for g in 0..G {
+                        sq[st][g] = simd.mul_add_f64s(yj[st][g], yj[st][g], sq[st][g]);
+                    }
+                }
+            }
+        }
+        for st in 0..TS {
+            for g in 0..G {
+                out[st * G + g] = simd.mul_add_f64s(minus_half, sq[st][g], off);
             }
         }
     }
@@ -477,16 +569,16 @@ pub(crate) fn responsibilities_from_rows(rows: &[f64], m: usize, k: usize, out: 
     }
 }
 
-/// Adds the chunk's statistics, centred on `means` (`K x D`), to `stats`,
+/// Adds the chunk's statistics, centred on `means` (`K x D`, in the shifted
+/// coordinates of the loaded chunk: [`Prepared::centres`]), to `stats`,
 /// with responsibilities `resp` (component-major, `resp[k * CHUNK_ROWS + i]`,
 /// zero in the padding rows) for the `m` rows loaded in `s`.
 ///
 /// The scatter kept depends on the covariance type: the lower triangle of each
 /// component's matrix (full), of their sum (tied), or the diagonals (diag and
 /// spherical). `SufficientStats::mirror` fills upper triangles once a pass is
-/// complete. Full and tied: one pass per component writes the centred chunk
-/// `C` and `W = diag(r) C`, then `W^T C` is accumulated in tiles of the lower
-/// triangle.
+/// complete. Full and tied: the lower triangle of `C^T diag(r) C`, `C` the
+/// chunk centred on `means`, in tiles (see [`scatter_full`]).
 ///
 /// Every sum over rows keeps 8 partial sums, one per row index modulo 8, in
 /// whatever vectors the instruction set has (one AVX-512 vector, two AVX2
@@ -743,8 +835,7 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
             let cw = S::as_mut_simd_f64s(&mut ct[at..at + NB * L]).0;
             let rt = &r[t * G..(t + 1) * G];
             for g in 0..G {
-                let c: [S::f64s; NB] =
-                    std::array::from_fn(|p| simd.sub_f64s(x[p * G + g], mu4[p]));
+                let c: [S::f64s; NB] = std::array::from_fn(|p| simd.sub_f64s(x[p * G + g], mu4[p]));
                 for p in 0..NB {
                     cw[p * G + g] = c[p];
                     let w = simd.mul_f64s(rt[g], c[p]);
@@ -801,8 +892,70 @@ mod tests {
     fn lane_sums_are_exact_on_integers() {
         let a: [f64; L] = std::array::from_fn(|i| i as f64);
         assert_eq!(hsum(&a), 28.0);
-        assert_eq!(padded_rows(1), 16);
+        assert_eq!(padded_rows(1), 32);
         assert_eq!(padded_rows(256), 256);
         assert_eq!(padded_features(5), 8);
+    }
+
+    /// Both whitening forms agree with a direct evaluation of
+    /// `log w + log N(x | mu, Sigma)`; a component with a tiny covariance far
+    /// from the mixture's centre takes the centred form.
+    #[test]
+    fn whitening_forms_agree_and_far_tiny_components_are_centred() {
+        use crate::data::DataView;
+        let (k, d, n) = (3, 7, 100);
+        let mut covariances = Vec::new();
+        for c in 0..k {
+            let scale = if c == 2 { 1e-12 } else { 1.0 + 0.3 * c as f64 };
+            for a in 0..d {
+                for b in 0..d {
+                    covariances.push(scale * if a == b { 2.0 } else { 0.3 });
+                }
+            }
+        }
+        let means: Vec<f64> = (0..k * d).map(|i| 1e4 + ((i * 5) % 9) as f64).collect();
+        let model = GaussianMixture::from_parameters(
+            CovarianceType::Full,
+            k,
+            d,
+            vec![0.5, 0.3, 0.2],
+            means.clone(),
+            covariances,
+        )
+        .unwrap();
+        let x: Vec<f64> = (0..n * d)
+            .map(|i| 1e4 + ((i * 2_654_435_761usize) % 1000) as f64 / 120.0)
+            .collect();
+        let data = DataView::new(&x, n, d).unwrap();
+        let mut p = Prepared::new(&model);
+        assert_eq!(p.centred, [false, false, true]);
+        let u = model.precisions_cholesky();
+        let mut lp = |centred: bool| {
+            p.centred = vec![centred; k];
+            let mut s = Scratch::new(k, d);
+            let m = s.load(&data, 0, n, &p.shift);
+            weighted_log_prob(&p, m, &mut s);
+            s.lp
+        };
+        let (exact, fast) = (lp(true), lp(false));
+        for c in 0..2 {
+            for i in 0..n {
+                let mut sq = 0.0;
+                for b in 0..d {
+                    let y: f64 = (0..=b)
+                        .map(|a| (x[i * d + a] - means[c * d + a]) * u[c * d * d + a * d + b])
+                        .sum();
+                    sq += y * y;
+                }
+                let direct = model.log_weights[c] + model.log_det_precision_cholesky[c]
+                    - 0.5 * (d as f64 * LN_2PI + sq);
+                for got in [exact[c * CH + i], fast[c * CH + i]] {
+                    assert!(
+                        (got - direct).abs() <= 1e-11 * direct.abs().max(1.0),
+                        "component {c}, row {i}: {got} vs {direct}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -328,7 +328,7 @@ impl GaussianMixture {
                     let mut lo = start;
                     while lo < end {
                         let hi = (lo + CHUNK_ROWS).min(end);
-                        let m = s.load(data, lo, hi);
+                        let m = s.load(data, lo, hi, &prepared.shift);
                         kernel::weighted_log_prob(&prepared, m, &mut s);
                         kernel::normalise_rows(m, k, &mut s);
                         for i in 0..m {

@@ -329,7 +329,7 @@ fn e_step_on<D: Rows>(
 /// for that set. No operation is fused or reordered: every set gives the same bits.
 struct EStepBlock<'a, 'b, D: Rows> {
     model: &'a GaussianMixture,
-    prepared: &'a Prepared<'a>,
+    prepared: &'a Prepared,
     data: &'a D,
     weights: Option<&'a [f64]>,
     start: usize,
@@ -357,7 +357,7 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
         let mut lo = start;
         while lo < end {
             let hi = (lo + CHUNK_ROWS).min(end);
-            let m = s.load(data, lo, hi);
+            let m = s.load(data, lo, hi, &prepared.shift);
             kernel::weighted_log_prob(prepared, m, s);
             kernel::normalise_rows(m, k, s);
             match weights {
@@ -378,7 +378,7 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
                 let threshold = stats.lowest[k - 1].0;
                 if s.ll[..m].iter().filter(|&&ll| ll <= threshold).count() == 0 {
                     let resp = std::mem::take(&mut s.lp);
-                    kernel::accumulate(stats, model.means(), &resp, m, s);
+                    kernel::accumulate(stats, &prepared.centres, &resp, m, s);
                     s.lp = resp;
                     lo = hi;
                     continue;
@@ -396,7 +396,7 @@ impl<D: Rows> pulp::WithSimd for EStepBlock<'_, '_, D> {
                 }
             }
             let resp = std::mem::take(&mut s.lp);
-            kernel::accumulate(stats, model.means(), &resp, m, s);
+            kernel::accumulate(stats, &prepared.centres, &resp, m, s);
             s.lp = resp;
             lo = hi;
         }
@@ -416,6 +416,7 @@ pub(crate) fn from_responsibilities<D: Rows>(
 ) -> (SufficientStats, Vec<f64>) {
     let d = data.n_features();
     let zero_means = vec![0.0; k * d];
+    let no_shift = vec![0.0; d];
     let pass = |means: &[f64]| {
         let mut total = SufficientStats::zeros(covariance_type, k, d);
         ordered_blocks(
@@ -430,7 +431,7 @@ pub(crate) fn from_responsibilities<D: Rows>(
                     let mut lo = start;
                     while lo < end {
                         let hi = (lo + CHUNK_ROWS).min(end);
-                        let m = s.load(data, lo, hi);
+                        let m = s.load(data, lo, hi, &no_shift);
                         fill(lo, m, &mut rows[..m * k]);
                         match weights {
                             None => stats.n_samples += m as f64,
