@@ -24,8 +24,8 @@
 //! by 4 columns) in registers while it walks the triangle of `U_k`, and the
 //! scatter keeps a `4 x 4` (AVX-512) or `4 x 2` (AVX2) tile of `S_k` as
 //! 8-lane partial sums while it walks the strips, so every loaded value feeds
-//! several fused multiply-adds; the diagonal tiles of the scatter centre the
-//! chunk on `mu_k` as they go. With `D <= 4` (full, tied) all statistics of a
+//! several fused multiply-adds; the scatter tiles centre the chunk on `mu_k`
+//! as they load it. With `D <= 4` (full, tied) all statistics of a
 //! component stay in registers for the whole chunk. Feature counts are padded
 //! to a multiple of 4 with zeros and row counts to a multiple of 32 with zero
 //! responsibilities, so the tiles need no edge cases. `exp` and `ln` are
@@ -222,8 +222,6 @@ pub(crate) struct Scratch {
     /// `0..Dp` of rows `8t..8t+8`, feature-major (`xt[(t * Dp + a) * 8 + l]`);
     /// features `D..Dp` are zero.
     xt: Vec<f64>,
-    /// The chunk centred on one mean, laid out as `xt`.
-    ct: Vec<f64>,
     /// Per-feature partial sums of the accumulation: `2 x Dp x 8`.
     sums: Vec<f64>,
     /// One row of `CH` temporaries.
@@ -249,7 +247,6 @@ impl Scratch {
             arch,
             d,
             xt: vec![0.0; dp * CH],
-            ct: vec![0.0; dp * CH],
             sums: vec![0.0; 2 * dp * L],
             tmp: vec![0.0; CH],
             acc: vec![0.0; CH],
@@ -760,7 +757,6 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
                     mu,
                     r,
                     &s.xt,
-                    &mut s.ct,
                     d,
                     nt,
                 );
@@ -801,12 +797,13 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
 /// `sum[a] += sum_i w_ia` and `sc[a, b] += sum_i w_ia c_ib` for `b <= a < d`,
 /// over the `nt` strips of the chunk `xt`.
 ///
-/// Feature blocks of 4 are taken in order. The diagonal tile of block `a0`
-/// centres its 4 features, writes them to `ct` (same layout as `xt`) and
-/// accumulates the sums and the block's lower triangle; the tiles `4 x QB`
-/// left of the diagonal then read centred features from `ct`, written by
-/// earlier blocks, and form `w` on the fly. Every entry is kept as 8 partial
-/// sums (`G` vectors) and combined with [`hsum`].
+/// Feature blocks of 4 are taken in order: the diagonal tile of block `a0`
+/// accumulates the sums and the block's lower triangle, then the tiles
+/// `4 x QB` left of the diagonal. Each tile centres the features it loads and
+/// forms `w` on the fly: nothing is written but the results, so the chunk is
+/// the only data streamed (a stored centred copy costs more in memory traffic
+/// than the subtractions it saves). Every entry is kept as 8 partial sums (`G`
+/// vectors) and combined with [`hsum`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn scatter_full<S: Simd, const G: usize, const QB: usize>(
@@ -816,7 +813,6 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
     mu: &[f64],
     r: &[S::f64s],
     xt: &[f64],
-    ct: &mut [f64],
     d: usize,
     nt: usize,
 ) {
@@ -832,12 +828,10 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
         for t in 0..nt {
             let at = t * panel + a0 * L;
             let x = S::as_simd_f64s(&xt[at..at + NB * L]).0;
-            let cw = S::as_mut_simd_f64s(&mut ct[at..at + NB * L]).0;
             let rt = &r[t * G..(t + 1) * G];
             for g in 0..G {
                 let c: [S::f64s; NB] = std::array::from_fn(|p| simd.sub_f64s(x[p * G + g], mu4[p]));
                 for p in 0..NB {
-                    cw[p * G + g] = c[p];
                     let w = simd.mul_f64s(rt[g], c[p]);
                     sums[p][g] = simd.add_f64s(sums[p][g], w);
                     for q in 0..=p {
@@ -856,18 +850,21 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
             }
         }
         for b0 in (0..a0).step_by(QB) {
+            let muq: [S::f64s; QB] = std::array::from_fn(|q| simd.splat_f64s(mu[b0 + q]));
             let mut acc = [[[zero; G]; QB]; NB];
             for t in 0..nt {
                 let wa = t * panel + a0 * L;
                 let cb = t * panel + b0 * L;
-                let ca = S::as_simd_f64s(&ct[wa..wa + NB * L]).0;
-                let c = S::as_simd_f64s(&ct[cb..cb + QB * L]).0;
+                let ca = S::as_simd_f64s(&xt[wa..wa + NB * L]).0;
+                let c = S::as_simd_f64s(&xt[cb..cb + QB * L]).0;
                 let rt = &r[t * G..(t + 1) * G];
-                for p in 0..NB {
-                    for g in 0..G {
-                        let w = simd.mul_f64s(rt[g], ca[p * G + g]);
+                for g in 0..G {
+                    let cq: [S::f64s; QB] =
+                        std::array::from_fn(|q| simd.sub_f64s(c[q * G + g], muq[q]));
+                    for p in 0..NB {
+                        let w = simd.mul_f64s(rt[g], simd.sub_f64s(ca[p * G + g], mu4[p]));
                         for q in 0..QB {
-                            acc[p][q][g] = simd.mul_add_f64s(w, c[q * G + g], acc[p][q][g]);
+                            acc[p][q][g] = simd.mul_add_f64s(w, cq[q], acc[p][q][g]);
                         }
                     }
                 }
