@@ -222,6 +222,9 @@ pub(crate) struct Scratch {
     /// `0..Dp` of rows `8t..8t+8`, feature-major (`xt[(t * Dp + a) * 8 + l]`);
     /// features `D..Dp` are zero.
     xt: Vec<f64>,
+    /// One block of 4 features of the centred chunk times one component's
+    /// responsibilities: `w[(t * 4 + p) * 8 + l]` for strip `t`.
+    wb: Vec<f64>,
     /// Per-feature partial sums of the accumulation: `2 x Dp x 8`.
     sums: Vec<f64>,
     /// One row of `CH` temporaries.
@@ -247,6 +250,7 @@ impl Scratch {
             arch,
             d,
             xt: vec![0.0; dp * CH],
+            wb: vec![0.0; NB * CH],
             sums: vec![0.0; 2 * dp * L],
             tmp: vec![0.0; CH],
             acc: vec![0.0; CH],
@@ -757,6 +761,7 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
                     mu,
                     r,
                     &s.xt,
+                    &mut s.wb,
                     d,
                     nt,
                 );
@@ -813,6 +818,7 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
     mu: &[f64],
     r: &[S::f64s],
     xt: &[f64],
+    wb: &mut [f64],
     d: usize,
     nt: usize,
 ) {
@@ -828,11 +834,13 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
         for t in 0..nt {
             let at = t * panel + a0 * L;
             let x = S::as_simd_f64s(&xt[at..at + NB * L]).0;
+            let wo = S::as_mut_simd_f64s(&mut wb[t * NB * L..(t + 1) * NB * L]).0;
             let rt = &r[t * G..(t + 1) * G];
             for g in 0..G {
                 let c: [S::f64s; NB] = std::array::from_fn(|p| simd.sub_f64s(x[p * G + g], mu4[p]));
                 for p in 0..NB {
                     let w = simd.mul_f64s(rt[g], c[p]);
+                    wo[p * G + g] = w;
                     sums[p][g] = simd.add_f64s(sums[p][g], w);
                     for q in 0..=p {
                         tri[p][q][g] = simd.mul_add_f64s(w, c[q], tri[p][q][g]);
@@ -853,18 +861,15 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
             let muq: [S::f64s; QB] = std::array::from_fn(|q| simd.splat_f64s(mu[b0 + q]));
             let mut acc = [[[zero; G]; QB]; NB];
             for t in 0..nt {
-                let wa = t * panel + a0 * L;
                 let cb = t * panel + b0 * L;
-                let ca = S::as_simd_f64s(&xt[wa..wa + NB * L]).0;
+                let w = S::as_simd_f64s(&wb[t * NB * L..(t + 1) * NB * L]).0;
                 let c = S::as_simd_f64s(&xt[cb..cb + QB * L]).0;
-                let rt = &r[t * G..(t + 1) * G];
                 for g in 0..G {
                     let cq: [S::f64s; QB] =
                         std::array::from_fn(|q| simd.sub_f64s(c[q * G + g], muq[q]));
                     for p in 0..NB {
-                        let w = simd.mul_f64s(rt[g], simd.sub_f64s(ca[p * G + g], mu4[p]));
                         for q in 0..QB {
-                            acc[p][q][g] = simd.mul_add_f64s(w, cq[q], acc[p][q][g]);
+                            acc[p][q][g] = simd.mul_add_f64s(w[p * G + g], cq[q], acc[p][q][g]);
                         }
                     }
                 }
