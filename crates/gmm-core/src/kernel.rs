@@ -82,6 +82,14 @@ fn padded_features(d: usize) -> usize {
     d.div_ceil(NB) * NB
 }
 
+/// Values per strip of 8 rows in the chunk layout: `Dp` features of 8 rows,
+/// plus one unused vector so that strips are not a power of two bytes apart
+/// (which would map the same feature of every few strips to the same L1 set).
+#[inline(always)]
+fn strip_len(dp: usize) -> usize {
+    (dp + 1) * L
+}
+
 /// `((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))`: the fixed order in which
 /// lane partial sums are combined.
 #[inline(always)]
@@ -249,7 +257,7 @@ impl Scratch {
         Self {
             arch,
             d,
-            xt: vec![0.0; dp * CH],
+            xt: vec![0.0; strip_len(dp) * CH / L],
             wb: vec![0.0; NB * CH],
             sums: vec![0.0; 2 * dp * L],
             tmp: vec![0.0; CH],
@@ -268,7 +276,7 @@ impl Scratch {
         let d = data.n_features();
         let dp = padded_features(d);
         let xt = &mut self.xt;
-        let panel = dp * L;
+        let panel = strip_len(dp);
         let mut i = 0;
         data.for_each_piece(lo, hi, &mut |piece| {
             let rows = piece.as_slice();
@@ -298,7 +306,7 @@ impl Scratch {
         });
         let m = hi - lo;
         for i in m..padded_rows(m) {
-            let at = (i / L) * dp * L + i % L;
+            let at = (i / L) * strip_len(dp) + i % L;
             for a in 0..d {
                 xt[at + a * L] = 0.0;
             }
@@ -351,7 +359,7 @@ fn log_prob_tiles<S: Simd, const G: usize, const TS: usize>(
 ) {
     let (d, dp) = (p.d, p.dp);
     let mp = padded_rows(m);
-    let panel = dp * L;
+    let (panel, stride) = (dp * L, strip_len(dp));
     let xt = &s.xt;
     let zero = simd.splat_f64s(0.0);
     let minus_half = simd.splat_f64s(-0.5);
@@ -376,7 +384,7 @@ fn log_prob_tiles<S: Simd, const G: usize, const TS: usize>(
             CovarianceType::Diag | CovarianceType::Spherical => {
                 let pr = &p.factors[k * d..(k + 1) * d];
                 for (t, out) in lp.chunks_exact_mut(G).enumerate() {
-                    let x = S::as_simd_f64s(&xt[t * panel..(t + 1) * panel]).0;
+                    let x = S::as_simd_f64s(&xt[t * stride..t * stride + panel]).0;
                     let mut sq = [zero; G];
                     for a in 0..d {
                         let mua = simd.splat_f64s(mu[a]);
@@ -414,13 +422,13 @@ fn whiten<S: Simd, const G: usize, const TS: usize, const CENTRE: bool>(
     d: usize,
 ) {
     let dp = padded_features(d);
-    let panel = dp * L;
+    let (panel, stride) = (dp * L, strip_len(dp));
     let zero = simd.splat_f64s(0.0);
     let minus_half = simd.splat_f64s(-0.5);
     for (ti, out) in lp.chunks_exact_mut(G * TS).enumerate() {
         let t0 = ti * TS;
         let x: [&[S::f64s]; TS] = std::array::from_fn(|st| {
-            S::as_simd_f64s(&xt[(t0 + st) * panel..(t0 + st + 1) * panel]).0
+            S::as_simd_f64s(&xt[(t0 + st) * stride..(t0 + st) * stride + panel]).0
         });
         let mut sq = [[zero; G]; TS];
         for b0 in (0..dp).step_by(NB) {
@@ -680,7 +688,7 @@ fn accumulate_small<S: Simd, const G: usize, const DD: usize>(
     let ct = stats.covariance_type();
     let mp = padded_rows(m);
     let zero = simd.splat_f64s(0.0);
-    let panel = padded_features(d) * L;
+    let panel = strip_len(padded_features(d));
     for k in 0..k_total {
         let r = S::as_simd_f64s(&resp[k * CH..k * CH + mp]).0;
         let mu: [S::f64s; DD] = std::array::from_fn(|a| simd.splat_f64s(means[k * d + a]));
@@ -733,7 +741,7 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
     let ct = stats.covariance_type();
     let mp = padded_rows(m);
     let zero = simd.splat_f64s(0.0);
-    let panel = dp * L;
+    let (panel, stride) = (dp * L, strip_len(dp));
     let nt = mp / L;
     for k in 0..k_total {
         let (r, _) = S::as_simd_f64s(&resp[k * CH..k * CH + mp]);
@@ -774,7 +782,7 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
                 let sum = S::as_mut_simd_f64s(sum).0;
                 let sq = S::as_mut_simd_f64s(sq).0;
                 for t in 0..nt {
-                    let x = S::as_simd_f64s(&s.xt[t * panel..(t + 1) * panel]).0;
+                    let x = S::as_simd_f64s(&s.xt[t * stride..t * stride + panel]).0;
                     let rt = &r[t * G..(t + 1) * G];
                     for a in 0..d {
                         let mua = simd.splat_f64s(mu[a]);
@@ -823,7 +831,7 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
     nt: usize,
 ) {
     let zero = simd.splat_f64s(0.0);
-    let panel = padded_features(d) * L;
+    let panel = strip_len(padded_features(d));
     for a0 in (0..d).step_by(NB) {
         // Padding features are zero in `xt`; centring them on zero keeps
         // them zero in `ct`.
