@@ -968,4 +968,61 @@ mod tests {
             }
         }
     }
+
+    /// The tiled scatter (with padding features, several tiles left of the
+    /// diagonal and data far from zero) agrees with a direct evaluation of
+    /// `sum_i r_i c_i c_i^T` and `sum_i r_i c_i`.
+    #[test]
+    fn scatter_agrees_with_a_direct_sum() {
+        use crate::data::DataView;
+        let (k, d, n) = (2, 13, 200);
+        let x: Vec<f64> = (0..n * d)
+            .map(|i| 1e4 + ((i * 2_654_435_761usize) % 1000) as f64 / 120.0)
+            .collect();
+        let data = DataView::new(&x, n, d).unwrap();
+        let shift: Vec<f64> = (0..d).map(|a| 1e4 + 4.0 + 0.1 * a as f64).collect();
+        // Centres in shifted coordinates; the means themselves are near 1e4 + 4.
+        let centres: Vec<f64> = (0..k * d)
+            .map(|i| ((i * 5) % 7) as f64 * 0.3 - 1.0)
+            .collect();
+        let mut resp = vec![0.0; k * CH];
+        for c in 0..k {
+            for i in 0..n {
+                resp[c * CH + i] = ((i * (c + 3) * 31) % 17 + 1) as f64 / 17.0;
+            }
+        }
+        let mut s = Scratch::new(k, d);
+        let m = s.load(&data, 0, n, &shift);
+        let mut stats = SufficientStats::zeros(CovarianceType::Full, k, d);
+        accumulate(&mut stats, &centres, &resp, m, &mut s);
+        for c in 0..k {
+            let mu: Vec<f64> = (0..d).map(|a| shift[a] + centres[c * d + a]).collect();
+            let direct = |a: usize, b: usize| -> f64 {
+                (0..n)
+                    .map(|i| resp[c * CH + i] * (x[i * d + a] - mu[a]) * (x[i * d + b] - mu[b]))
+                    .sum()
+            };
+            let total: f64 = (0..n).map(|i| resp[c * CH + i]).sum();
+            assert!((stats.nk[c] - total).abs() <= 1e-12 * total);
+            for a in 0..d {
+                let want: f64 = (0..n)
+                    .map(|i| resp[c * CH + i] * (x[i * d + a] - mu[a]))
+                    .sum();
+                let v = stats.s[c * d + a];
+                assert!(
+                    (v - want).abs() <= 1e-11 * total,
+                    "component {c}, sum {a}: {v} vs {want}"
+                );
+                for b in 0..=a {
+                    let want = direct(a, b);
+                    let scale = (direct(a, a) * direct(b, b)).sqrt();
+                    let v = stats.scatter[c * d * d + a * d + b];
+                    assert!(
+                        (v - want).abs() <= 1e-12 * scale,
+                        "component {c}, ({a}, {b}): {v} vs {want}"
+                    );
+                }
+            }
+        }
+    }
 }
