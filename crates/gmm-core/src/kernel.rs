@@ -230,8 +230,8 @@ pub(crate) struct Scratch {
     /// `0..Dp` of rows `8t..8t+8`, feature-major (`xt[(t * Dp + a) * 8 + l]`);
     /// features `D..Dp` are zero.
     xt: Vec<f64>,
-    /// One block of 4 features of the centred chunk times one component's
-    /// responsibilities: `w[(t * 4 + p) * 8 + l]` for strip `t`.
+    /// Two blocks of 4 features of the centred chunk times one component's
+    /// responsibilities: `w[(t * 8 + p) * 8 + l]` for strip `t`.
     wb: Vec<f64>,
     /// Per-feature partial sums of the accumulation: `2 x Dp x 8`.
     sums: Vec<f64>,
@@ -258,7 +258,7 @@ impl Scratch {
             arch,
             d,
             xt: vec![0.0; strip_len(dp) * CH / L],
-            wb: vec![0.0; NB * CH],
+            wb: vec![0.0; 2 * NB * CH],
             sums: vec![0.0; 2 * dp * L],
             tmp: vec![0.0; CH],
             acc: vec![0.0; CH],
@@ -637,10 +637,10 @@ pub(crate) fn accumulate(
                 (4, true) => small!(2),
                 (2, true) => small!(4),
                 (_, true) => small!(8),
-                (8, false) => accumulate_g::<S, 1, 4>(simd, stats, means, resp, m, s),
-                (4, false) => accumulate_g::<S, 2, 2>(simd, stats, means, resp, m, s),
-                (2, false) => accumulate_g::<S, 4, 1>(simd, stats, means, resp, m, s),
-                (_, false) => accumulate_g::<S, 8, 1>(simd, stats, means, resp, m, s),
+                (8, false) => accumulate_g::<S, 1, 4, 2>(simd, stats, means, resp, m, s),
+                (4, false) => accumulate_g::<S, 2, 2, 0>(simd, stats, means, resp, m, s),
+                (2, false) => accumulate_g::<S, 4, 1, 0>(simd, stats, means, resp, m, s),
+                (_, false) => accumulate_g::<S, 8, 1, 0>(simd, stats, means, resp, m, s),
             }
         }
     }
@@ -727,7 +727,7 @@ fn accumulate_small<S: Simd, const G: usize, const DD: usize>(
 /// [`accumulate`] for `G` vectors per 8 rows: full and tied in tiles of `4 x QB`
 /// (see [`scatter_full`]), diag and spherical in one pass.
 #[inline(always)]
-fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
+fn accumulate_g<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
     simd: S,
     stats: &mut SufficientStats,
     means: &[f64],
@@ -762,7 +762,7 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
                 } else {
                     0
                 };
-                scatter_full::<S, G, QB>(
+                scatter_full::<S, G, QB, Q2>(
                     simd,
                     &mut stats.s[k * d..(k + 1) * d],
                     &mut stats.scatter[base..base + d * d],
@@ -810,16 +810,20 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize>(
 /// `sum[a] += sum_i w_ia` and `sc[a, b] += sum_i w_ia c_ib` for `b <= a < d`,
 /// over the `nt` strips of the chunk `xt`.
 ///
-/// Feature blocks of 4 are taken in order: the diagonal tile of block `a0`
-/// accumulates the sums and the block's lower triangle, then the tiles
-/// `4 x QB` left of the diagonal. Each tile centres the features it loads and
-/// forms `w` on the fly: nothing is written but the results, so the chunk is
-/// the only data streamed (a stored centred copy costs more in memory traffic
-/// than the subtractions it saves). Every entry is kept as 8 partial sums (`G`
-/// vectors) and combined with [`hsum`].
+/// Features are taken in blocks of 4, in pairs. The diagonal tile of a block
+/// centres its 4 features, accumulates their sums and the block's lower
+/// triangle, and keeps `w` for the block in `wb` (which holds a pair of
+/// blocks). The tiles left of the diagonal then read `w` from `wb` and centre
+/// the features of `xt` they load: `8 x Q2` tiles for a whole pair (each
+/// value loaded from the chunk feeds 8 multiply-adds) if `Q2 > 0` (AVX-512:
+/// enough registers), `4 x QB` otherwise.
+/// Nothing else is written, so the chunk is the only data streamed (a stored
+/// centred copy costs more in memory traffic than the subtractions it saves).
+/// Every entry is kept as 8 partial sums (`G` vectors), combined with
+/// [`hsum`], and computed by the same operations whatever the tile.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn scatter_full<S: Simd, const G: usize, const QB: usize>(
+fn scatter_full<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
     simd: S,
     sum: &mut [f64],
     sc: &mut [f64],
@@ -832,52 +836,34 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
 ) {
     let zero = simd.splat_f64s(0.0);
     let panel = strip_len(padded_features(d));
-    for a0 in (0..d).step_by(NB) {
-        // Padding features are zero in `xt`; centring them on zero keeps
-        // them zero in `ct`.
-        let mu4: [S::f64s; NB] =
-            std::array::from_fn(|p| simd.splat_f64s(mu.get(a0 + p).copied().unwrap_or(0.0)));
-        let mut sums = [[zero; G]; NB];
-        let mut tri = [[[zero; G]; NB]; NB];
-        for t in 0..nt {
-            let at = t * panel + a0 * L;
-            let x = S::as_simd_f64s(&xt[at..at + NB * L]).0;
-            let wo = S::as_mut_simd_f64s(&mut wb[t * NB * L..(t + 1) * NB * L]).0;
-            let rt = &r[t * G..(t + 1) * G];
-            for g in 0..G {
-                let c: [S::f64s; NB] = std::array::from_fn(|p| simd.sub_f64s(x[p * G + g], mu4[p]));
-                for p in 0..NB {
-                    let w = simd.mul_f64s(rt[g], c[p]);
-                    wo[p * G + g] = w;
-                    sums[p][g] = simd.add_f64s(sums[p][g], w);
-                    for q in 0..=p {
-                        tri[p][q][g] = simd.mul_add_f64s(w, c[q], tri[p][q][g]);
-                    }
-                }
+    for a1 in (0..d).step_by(2 * NB) {
+        let pair = Q2 > 0 && a1 + NB < d;
+        for a0 in [a1, a1 + NB] {
+            if a0 >= d {
+                break;
             }
-        }
-        for p in 0..NB {
-            let a = a0 + p;
-            if a < d {
-                sum[a] += hsum(&partials::<S, G>(&sums[p]));
-                for q in 0..=p {
-                    sc[a * d + a0 + q] += hsum(&partials::<S, G>(&tri[p][q]));
-                }
-            }
-        }
-        for b0 in (0..a0).step_by(QB) {
-            let muq: [S::f64s; QB] = std::array::from_fn(|q| simd.splat_f64s(mu[b0 + q]));
-            let mut acc = [[[zero; G]; QB]; NB];
+            let h = a0 - a1;
+            // Padding features are zero in `xt`; centring them on zero keeps
+            // them zero.
+            let mu4: [S::f64s; NB] =
+                std::array::from_fn(|p| simd.splat_f64s(mu.get(a0 + p).copied().unwrap_or(0.0)));
+            let mut sums = [[zero; G]; NB];
+            let mut tri = [[[zero; G]; NB]; NB];
             for t in 0..nt {
-                let cb = t * panel + b0 * L;
-                let w = S::as_simd_f64s(&wb[t * NB * L..(t + 1) * NB * L]).0;
-                let c = S::as_simd_f64s(&xt[cb..cb + QB * L]).0;
+                let at = t * panel + a0 * L;
+                let x = S::as_simd_f64s(&xt[at..at + NB * L]).0;
+                let wo = (t * 2 * NB + h) * L;
+                let wo = S::as_mut_simd_f64s(&mut wb[wo..wo + NB * L]).0;
+                let rt = &r[t * G..(t + 1) * G];
                 for g in 0..G {
-                    let cq: [S::f64s; QB] =
-                        std::array::from_fn(|q| simd.sub_f64s(c[q * G + g], muq[q]));
+                    let c: [S::f64s; NB] =
+                        std::array::from_fn(|p| simd.sub_f64s(x[p * G + g], mu4[p]));
                     for p in 0..NB {
-                        for q in 0..QB {
-                            acc[p][q][g] = simd.mul_add_f64s(w[p * G + g], cq[q], acc[p][q][g]);
+                        let w = simd.mul_f64s(rt[g], c[p]);
+                        wo[p * G + g] = w;
+                        sums[p][g] = simd.add_f64s(sums[p][g], w);
+                        for q in 0..=p {
+                            tri[p][q][g] = simd.mul_add_f64s(w, c[q], tri[p][q][g]);
                         }
                     }
                 }
@@ -885,10 +871,75 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize>(
             for p in 0..NB {
                 let a = a0 + p;
                 if a < d {
-                    for q in 0..QB {
-                        sc[a * d + b0 + q] += hsum(&partials::<S, G>(&acc[p][q]));
+                    sum[a] += hsum(&partials::<S, G>(&sums[p]));
+                    for q in 0..=p {
+                        sc[a * d + a0 + q] += hsum(&partials::<S, G>(&tri[p][q]));
                     }
                 }
+            }
+        }
+        if pair {
+            // The second block against the first, then the pair against
+            // everything left of it.
+            for b0 in (a1..a1 + NB).step_by(QB) {
+                off_diagonal::<S, G, NB, QB>(simd, sc, mu, xt, wb, NB, a1 + NB, b0, d, nt);
+            }
+            for b0 in (0..a1).step_by(Q2.max(1)) {
+                off_diagonal::<S, G, { 2 * NB }, Q2>(simd, sc, mu, xt, wb, 0, a1, b0, d, nt);
+            }
+        } else {
+            for h in [0, NB] {
+                if a1 + h >= d {
+                    break;
+                }
+                for b0 in (0..a1 + h).step_by(QB) {
+                    off_diagonal::<S, G, NB, QB>(simd, sc, mu, xt, wb, h, a1 + h, b0, d, nt);
+                }
+            }
+        }
+    }
+}
+
+/// `sc[a0 + p, b0 + q] += sum_i w_ip c_iq` for `p < P`, `q < Q` (rows `a >= d`
+/// skipped), with `w` the features `h..h + P` of `wb` and `c` features
+/// `b0..b0 + Q` of `xt` centred on `mu`, in one register tile.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn off_diagonal<S: Simd, const G: usize, const P: usize, const Q: usize>(
+    simd: S,
+    sc: &mut [f64],
+    mu: &[f64],
+    xt: &[f64],
+    wb: &[f64],
+    h: usize,
+    a0: usize,
+    b0: usize,
+    d: usize,
+    nt: usize,
+) {
+    let zero = simd.splat_f64s(0.0);
+    let panel = strip_len(padded_features(d));
+    let muq: [S::f64s; Q] = std::array::from_fn(|q| simd.splat_f64s(mu[b0 + q]));
+    let mut acc = [[[zero; G]; Q]; P];
+    for t in 0..nt {
+        let cb = t * panel + b0 * L;
+        let wo = (t * 2 * NB + h) * L;
+        let w = S::as_simd_f64s(&wb[wo..wo + P * L]).0;
+        let c = S::as_simd_f64s(&xt[cb..cb + Q * L]).0;
+        for g in 0..G {
+            let cq: [S::f64s; Q] = std::array::from_fn(|q| simd.sub_f64s(c[q * G + g], muq[q]));
+            for p in 0..P {
+                for q in 0..Q {
+                    acc[p][q][g] = simd.mul_add_f64s(w[p * G + g], cq[q], acc[p][q][g]);
+                }
+            }
+        }
+    }
+    for p in 0..P {
+        let a = a0 + p;
+        if a < d {
+            for q in 0..Q {
+                sc[a * d + b0 + q] += hsum(&partials::<S, G>(&acc[p][q]));
             }
         }
     }
@@ -974,8 +1025,15 @@ mod tests {
     /// `sum_i r_i c_i c_i^T` and `sum_i r_i c_i`.
     #[test]
     fn scatter_agrees_with_a_direct_sum() {
+        // One block of 4 features; pairs and a single trailing block; pairs only.
+        for d in [3, 11, 13] {
+            scatter_agrees_with_a_direct_sum_at(d);
+        }
+    }
+
+    fn scatter_agrees_with_a_direct_sum_at(d: usize) {
         use crate::data::DataView;
-        let (k, d, n) = (2, 13, 200);
+        let (k, n) = (2, 200);
         let x: Vec<f64> = (0..n * d)
             .map(|i| 1e4 + ((i * 2_654_435_761usize) % 1000) as f64 / 120.0)
             .collect();
