@@ -22,10 +22,11 @@
 //! The products that cost `O(D^2)` per row are register tiles, as in a matrix
 //! multiply: the whitening keeps a tile of `Y` (32 rows on AVX-512, 8 on AVX2,
 //! by 4 columns) in registers while it walks the triangle of `U_k`, and the
-//! scatter keeps a `4 x 4` (AVX-512) or `4 x 2` (AVX2) tile of `S_k` as
-//! 8-lane partial sums while it walks the strips, so every loaded value feeds
-//! several fused multiply-adds; the scatter tiles centre the chunk on `mu_k`
-//! as they load it. With `D <= 4` (full, tied) all statistics of a
+//! scatter keeps an `8 x 2` or `4 x 4` (AVX-512) or `4 x 2` (AVX2) tile of
+//! `S_k` as 8-lane partial sums while it walks the strips, so every loaded
+//! value feeds several fused multiply-adds; the scatter tiles centre the chunk
+//! on `mu_k` as they load it (see [`scatter_full`]). Strips are one vector
+//! longer than their features, so that they are not a power of two bytes apart. With `D <= 4` (full, tied) all statistics of a
 //! component stay in registers for the whole chunk. Feature counts are padded
 //! to a multiple of 4 with zeros and row counts to a multiple of 32 with zero
 //! responsibilities, so the tiles need no edge cases. `exp` and `ln` are
