@@ -97,6 +97,17 @@ impl CovarianceType {
         }
     }
 
+    /// Where component `k`'s matrix starts in a full or tied array of
+    /// matrices of `len` values each: `k * len` for full, `0` for tied (one
+    /// shared matrix).
+    pub(crate) fn matrix_start(&self, k: usize, len: usize) -> usize {
+        if *self == CovarianceType::Full {
+            k * len
+        } else {
+            0
+        }
+    }
+
     /// The shape of `covariances` in words, for error messages.
     pub(crate) fn shape_words(&self) -> &'static str {
         match self {

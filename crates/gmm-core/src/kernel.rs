@@ -185,7 +185,7 @@ impl Prepared {
                     }
                 }
                 for c in 0..k {
-                    let u = &f[if n == k { c * d * dp } else { 0 }..][..d * dp];
+                    let u = &f[ct.matrix_start(c, d * dp)..][..d * dp];
                     for b in 0..d {
                         let mut y = 0.0;
                         for a in 0..=b {
@@ -370,11 +370,7 @@ fn log_prob_tiles<S: Simd, const G: usize, const TS: usize>(
         let (lp, _) = S::as_mut_simd_f64s(&mut s.lp[k * CH..k * CH + mp]);
         match p.covariance_type {
             CovarianceType::Full | CovarianceType::Tied => {
-                let u = if p.covariance_type == CovarianceType::Full {
-                    &p.factors[k * d * dp..(k + 1) * d * dp]
-                } else {
-                    &p.factors[..d * dp]
-                };
+                let u = &p.factors[p.covariance_type.matrix_start(k, d * dp)..][..d * dp];
                 let start = &p.start[k * dp..(k + 1) * dp];
                 if p.centred[k] {
                     whiten::<S, G, TS, true>(simd, xt, lp, u, mu, start, off, d);
@@ -711,11 +707,7 @@ fn accumulate_small<S: Simd, const G: usize, const DD: usize>(
             }
         }
         stats.nk[k] += hsum(&partials::<S, G>(&n));
-        let base = if ct == CovarianceType::Full {
-            k * d * d
-        } else {
-            0
-        };
+        let base = ct.matrix_start(k, d * d);
         for a in 0..DD {
             stats.s[k * d + a] += hsum(&partials::<S, G>(&sum[a]));
             for b in 0..=a {
@@ -758,11 +750,7 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
         let mu = &means[k * d..(k + 1) * d];
         match ct {
             CovarianceType::Full | CovarianceType::Tied => {
-                let base = if ct == CovarianceType::Full {
-                    k * d * d
-                } else {
-                    0
-                };
+                let base = ct.matrix_start(k, d * d);
                 scatter_full::<S, G, QB, Q2>(
                     simd,
                     &mut stats.s[k * d..(k + 1) * d],
