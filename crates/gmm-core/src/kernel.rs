@@ -25,7 +25,12 @@
 //! scatter keeps an `8 x 2` or `4 x 4` (AVX-512) or `4 x 2` (AVX2) tile of
 //! `S_k` as 8-lane partial sums while it walks the strips, so every loaded
 //! value feeds several fused multiply-adds; the scatter tiles centre the chunk
-//! on `mu_k` as they load it (see [`scatter_full`]). Strips are one vector
+//! on `mu_k` as they load it (see [`scatter_full`]). The accumulation skips
+//! strips in which a component's responsibilities are all zero (`exp`
+//! flushes to zero below `-708`, so far components have many), which changes
+//! no bit; when a component's nonzero responsibilities are sparse enough
+//! (see [`gather_pays`]), its rows are first gathered, centred, into whole
+//! strips, so that the `O(D^2)` scatter runs over them only. Strips are one vector
 //! longer than their features, so that they are not a power of two bytes apart. With `D <= 4` (full, tied) all statistics of a
 //! component stay in registers for the whole chunk. Feature counts are padded
 //! to a multiple of 4 with zeros and row counts to a multiple of 32 with zero
@@ -232,10 +237,24 @@ pub(crate) struct Scratch {
     /// features `D..Dp` are zero.
     xt: Vec<f64>,
     /// Two blocks of 4 features of the centred chunk times one component's
-    /// responsibilities: `w[(t * 8 + p) * 8 + l]` for strip `t`.
+    /// responsibilities: `w[(j * 8 + p) * 8 + l]` for the `j`-th strip
+    /// scattered.
     wb: Vec<f64>,
     /// Per-feature partial sums of the accumulation: `2 x Dp x 8`.
     sums: Vec<f64>,
+    /// Indices of the strips of 8 rows in which one component has a nonzero
+    /// responsibility (at most `CH / 8`).
+    active: Vec<usize>,
+    /// Indices of the rows in which one component has a nonzero
+    /// responsibility (at most `CH`).
+    rows: Vec<usize>,
+    /// `0, 1, ..., CH / 8 - 1`: every strip of a gathered chunk.
+    every: Vec<usize>,
+    /// The rows of `xt` listed in `rows`, centred on one component's mean,
+    /// in the layout of `xt` (zeros after them up to a whole strip).
+    cx: Vec<f64>,
+    /// The responsibilities of the rows in `cx` (zeros after them).
+    rc: Vec<f64>,
     /// One row of `CH` temporaries.
     tmp: Vec<f64>,
     /// Row maxima: `CH`.
@@ -261,6 +280,11 @@ impl Scratch {
             xt: vec![0.0; strip_len(dp) * CH / L],
             wb: vec![0.0; 2 * NB * CH],
             sums: vec![0.0; 2 * dp * L],
+            active: vec![0; CH / L],
+            rows: vec![0; CH],
+            every: (0..CH / L).collect(),
+            cx: vec![0.0; strip_len(dp) * CH / L],
+            rc: vec![0.0; CH],
             tmp: vec![0.0; CH],
             acc: vec![0.0; CH],
             lp: vec![0.0; k * CH],
@@ -747,21 +771,51 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
             }
         }
         stats.nk[k] += hsum2::<S, G>(simd, &n);
+        // Strips whose 8 responsibilities are all zero add exactly zero to
+        // every sum below (`0 * c` is a signed zero, and adding a zero to a
+        // partial sum leaves it unchanged unless both are zeros, which then
+        // sum to `+0`): skipping them changes no bit. Far components have
+        // many such strips (`exp` flushes below `-708`).
+        let rk = &resp[k * CH..k * CH + mp];
+        // The list of active strips and the number of active rows, without
+        // branches (which rows are active is unpredictable): every index is
+        // written, the count moves only past active ones.
+        let (mut na, mut nr) = (0, 0);
+        for t in 0..nt {
+            let c: usize = rk[t * L..(t + 1) * L]
+                .iter()
+                .map(|&v| usize::from(v != 0.0))
+                .sum();
+            s.active[na] = t;
+            na += usize::from(c > 0);
+            nr += c;
+        }
+        let active = &s.active[..na];
         let mu = &means[k * d..(k + 1) * d];
         match ct {
             CovarianceType::Full | CovarianceType::Tied => {
                 let base = ct.matrix_start(k, d * d);
-                scatter_full::<S, G, QB, Q2>(
-                    simd,
-                    &mut stats.s[k * d..(k + 1) * d],
-                    &mut stats.scatter[base..base + d * d],
-                    mu,
-                    r,
-                    &s.xt,
-                    &mut s.wb,
-                    d,
-                    nt,
-                );
+                let sum = &mut stats.s[k * d..(k + 1) * d];
+                let sc = &mut stats.scatter[base..base + d * d];
+                if gather_pays(d, na, nr) {
+                    let nc = gather(s, na, mu, rk);
+                    let (rc, _) = S::as_simd_f64s(&s.rc[..nc * L]);
+                    scatter_full::<S, G, QB, Q2, false>(
+                        simd,
+                        sum,
+                        sc,
+                        mu,
+                        rc,
+                        &s.cx,
+                        &mut s.wb,
+                        d,
+                        &s.every[..nc],
+                    );
+                } else {
+                    scatter_full::<S, G, QB, Q2, true>(
+                        simd, sum, sc, mu, r, &s.xt, &mut s.wb, d, active,
+                    );
+                }
             }
             CovarianceType::Diag | CovarianceType::Spherical => {
                 // Per-feature partial sums `sum_i w_ia` and `sum_i w_ia c_ia`,
@@ -770,7 +824,7 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
                 let (sum, sq) = s.sums.split_at_mut(panel);
                 let sum = S::as_mut_simd_f64s(sum).0;
                 let sq = S::as_mut_simd_f64s(sq).0;
-                for t in 0..nt {
+                for &t in active {
                     let x = S::as_simd_f64s(&s.xt[t * stride..t * stride + panel]).0;
                     let rt = &r[t * G..(t + 1) * G];
                     for a in 0..d {
@@ -795,9 +849,65 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
     }
 }
 
+/// Whether gathering `nr` active rows (spread over `na` strips of 8) into
+/// whole strips before the full scatter costs less than scattering the `na`
+/// strips in place: a gathered row costs about `D` stores, a strip of the
+/// scatter about `Dp^2 / 4 + 2 Dp` cycles (its multiply-adds at two a cycle).
+/// Depends on the responsibilities only, never on the machine.
+#[inline(always)]
+fn gather_pays(d: usize, na: usize, nr: usize) -> bool {
+    let dp = padded_features(d);
+    let strip = dp * dp / 4 + 2 * dp;
+    nr * (L * d + strip) < na * L * strip
+}
+
+/// Copies the rows of the chunk with nonzero responsibilities in the `na`
+/// active strips of `s.active`, centred on `mu`, into `s.cx` (the `j`-th
+/// such row at strip `j / 8`, lane `j % 8`) and their responsibilities
+/// `resp` into `s.rc`, filling the last strip with rows of responsibility
+/// zero; returns the number of strips. Each value is the same `x - mu` that
+/// the scatter would form from `xt`, so only the order of the partial sums
+/// differs from scattering the chunk in place.
+#[inline(always)]
+fn gather(s: &mut Scratch, na: usize, mu: &[f64], resp: &[f64]) -> usize {
+    let d = s.d;
+    let stride = strip_len(padded_features(d));
+    // `rows` holds each row's offset in `xt`, `rc` its responsibility.
+    let mut n = 0;
+    for &t in &s.active[..na] {
+        for l in 0..L {
+            let i = t * L + l;
+            s.rows[n] = t * stride + l;
+            s.rc[n] = resp[i];
+            n += usize::from(resp[i] != 0.0);
+        }
+    }
+    let nc = n.div_ceil(L);
+    // Rows after the last, up to a whole strip: any finite values with a
+    // zero responsibility add zero (the first row's, here).
+    for j in n..nc * L {
+        s.rows[j] = s.rows[0];
+        s.rc[j] = 0.0;
+    }
+    let (xt, cx) = (&s.xt[..], &mut s.cx[..]);
+    for (js, from) in s.rows[..nc * L].chunks_exact(L).enumerate() {
+        let from: &[usize; L] = from.try_into().expect("a strip");
+        let strip = &mut cx[js * stride..js * stride + d * L];
+        for ((dst, m), a) in strip.chunks_exact_mut(L).zip(mu).zip(0..) {
+            let src = &xt[a * L..];
+            for (o, &f) in dst.iter_mut().zip(from) {
+                *o = src[f] - m;
+            }
+        }
+    }
+    nc
+}
+
 /// One component's full scatter: with `c_i = x_i - mu` and `w_i = r_i c_i`,
 /// `sum[a] += sum_i w_ia` and `sc[a, b] += sum_i w_ia c_ib` for `b <= a < d`,
-/// over the `nt` strips of the chunk `xt`.
+/// over the strips of `xt` listed in `active` (responsibilities `r`, indexed
+/// by strip like `xt`). `CENTRE`: `xt` holds the chunk and is centred on `mu`
+/// as it is loaded; otherwise it holds rows already centred (see [`gather`]).
 ///
 /// Features are taken in blocks of 4, in pairs. The diagonal tile of a block
 /// centres its 4 features, accumulates their sums and the block's lower
@@ -806,13 +916,14 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
 /// the features of `xt` they load: `8 x Q2` tiles for a whole pair (each
 /// value loaded from the chunk feeds 8 multiply-adds) if `Q2 > 0` (AVX-512:
 /// enough registers), `4 x QB` otherwise.
-/// Nothing else is written, so the chunk is the only data streamed (a stored
-/// centred copy costs more in memory traffic than the subtractions it saves).
+/// Nothing else is written, so the chunk is the only data streamed (for a
+/// component with most rows active, a stored centred copy costs more in
+/// memory traffic than the subtractions it saves).
 /// Every entry is kept as 8 partial sums (`G` vectors), combined with
 /// [`hsum`], and computed by the same operations whatever the tile.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn scatter_full<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
+fn scatter_full<S: Simd, const G: usize, const QB: usize, const Q2: usize, const CENTRE: bool>(
     simd: S,
     sum: &mut [f64],
     sc: &mut [f64],
@@ -821,7 +932,7 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
     xt: &[f64],
     wb: &mut [f64],
     d: usize,
-    nt: usize,
+    active: &[usize],
 ) {
     let zero = simd.splat_f64s(0.0);
     let panel = strip_len(padded_features(d));
@@ -838,15 +949,20 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
                 std::array::from_fn(|p| simd.splat_f64s(mu.get(a0 + p).copied().unwrap_or(0.0)));
             let mut sums = [[zero; G]; NB];
             let mut tri = [[[zero; G]; NB]; NB];
-            for t in 0..nt {
+            for (j, &t) in active.iter().enumerate() {
                 let at = t * panel + a0 * L;
                 let x = S::as_simd_f64s(&xt[at..at + NB * L]).0;
-                let wo = (t * 2 * NB + h) * L;
+                let wo = (j * 2 * NB + h) * L;
                 let wo = S::as_mut_simd_f64s(&mut wb[wo..wo + NB * L]).0;
                 let rt = &r[t * G..(t + 1) * G];
                 for g in 0..G {
-                    let c: [S::f64s; NB] =
-                        std::array::from_fn(|p| simd.sub_f64s(x[p * G + g], mu4[p]));
+                    let c: [S::f64s; NB] = std::array::from_fn(|p| {
+                        if CENTRE {
+                            simd.sub_f64s(x[p * G + g], mu4[p])
+                        } else {
+                            x[p * G + g]
+                        }
+                    });
                     for p in 0..NB {
                         let w = simd.mul_f64s(rt[g], c[p]);
                         wo[p * G + g] = w;
@@ -871,10 +987,23 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
             // The second block against the first, then the pair against
             // everything left of it.
             for b0 in (a1..a1 + NB).step_by(QB) {
-                off_diagonal::<S, G, NB, QB>(simd, sc, mu, xt, wb, NB, a1 + NB, b0, d, nt);
+                off_diagonal::<S, G, NB, QB, CENTRE>(
+                    simd,
+                    sc,
+                    mu,
+                    xt,
+                    wb,
+                    NB,
+                    a1 + NB,
+                    b0,
+                    d,
+                    active,
+                );
             }
             for b0 in (0..a1).step_by(Q2.max(1)) {
-                off_diagonal::<S, G, { 2 * NB }, Q2>(simd, sc, mu, xt, wb, 0, a1, b0, d, nt);
+                off_diagonal::<S, G, { 2 * NB }, Q2, CENTRE>(
+                    simd, sc, mu, xt, wb, 0, a1, b0, d, active,
+                );
             }
         } else {
             for h in [0, NB] {
@@ -882,7 +1011,18 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
                     break;
                 }
                 for b0 in (0..a1 + h).step_by(QB) {
-                    off_diagonal::<S, G, NB, QB>(simd, sc, mu, xt, wb, h, a1 + h, b0, d, nt);
+                    off_diagonal::<S, G, NB, QB, CENTRE>(
+                        simd,
+                        sc,
+                        mu,
+                        xt,
+                        wb,
+                        h,
+                        a1 + h,
+                        b0,
+                        d,
+                        active,
+                    );
                 }
             }
         }
@@ -891,10 +1031,11 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
 
 /// `sc[a0 + p, b0 + q] += sum_i w_ip c_iq` for `p < P`, `q < Q` (rows `a >= d`
 /// skipped), with `w` the features `h..h + P` of `wb` and `c` features
-/// `b0..b0 + Q` of `xt` centred on `mu`, in one register tile.
+/// `b0..b0 + Q` of `xt` (centred on `mu` if `CENTRE`), over the strips listed
+/// in `active`, in one register tile.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn off_diagonal<S: Simd, const G: usize, const P: usize, const Q: usize>(
+fn off_diagonal<S: Simd, const G: usize, const P: usize, const Q: usize, const CENTRE: bool>(
     simd: S,
     sc: &mut [f64],
     mu: &[f64],
@@ -904,19 +1045,25 @@ fn off_diagonal<S: Simd, const G: usize, const P: usize, const Q: usize>(
     a0: usize,
     b0: usize,
     d: usize,
-    nt: usize,
+    active: &[usize],
 ) {
     let zero = simd.splat_f64s(0.0);
     let panel = strip_len(padded_features(d));
     let muq: [S::f64s; Q] = std::array::from_fn(|q| simd.splat_f64s(mu[b0 + q]));
     let mut acc = [[[zero; G]; Q]; P];
-    for t in 0..nt {
+    for (j, &t) in active.iter().enumerate() {
         let cb = t * panel + b0 * L;
-        let wo = (t * 2 * NB + h) * L;
+        let wo = (j * 2 * NB + h) * L;
         let w = S::as_simd_f64s(&wb[wo..wo + P * L]).0;
         let c = S::as_simd_f64s(&xt[cb..cb + Q * L]).0;
         for g in 0..G {
-            let cq: [S::f64s; Q] = std::array::from_fn(|q| simd.sub_f64s(c[q * G + g], muq[q]));
+            let cq: [S::f64s; Q] = std::array::from_fn(|q| {
+                if CENTRE {
+                    simd.sub_f64s(c[q * G + g], muq[q])
+                } else {
+                    c[q * G + g]
+                }
+            });
             for p in 0..P {
                 for q in 0..Q {
                     acc[p][q][g] = simd.mul_add_f64s(w[p * G + g], cq[q], acc[p][q][g]);
@@ -1009,18 +1156,43 @@ mod tests {
         }
     }
 
+    /// Which responsibilities a scatter test uses.
+    #[derive(Clone, Copy, Debug)]
+    enum Pattern {
+        /// All nonzero.
+        Dense,
+        /// Whole strips of 8 rows zero, the others dense: skipped in place.
+        ZeroStrips,
+        /// One row in five nonzero: gathered.
+        Sparse,
+    }
+
     /// The tiled scatter (with padding features, several tiles left of the
     /// diagonal and data far from zero) agrees with a direct evaluation of
-    /// `sum_i r_i c_i c_i^T` and `sum_i r_i c_i`.
+    /// `sum_i r_i c_i c_i^T` and `sum_i r_i c_i`, in place, skipping strips,
+    /// and on gathered rows.
     #[test]
     fn scatter_agrees_with_a_direct_sum() {
         // One block of 4 features; pairs and a single trailing block; pairs only.
         for d in [3, 11, 13] {
-            scatter_agrees_with_a_direct_sum_at(d);
+            for pattern in [Pattern::Dense, Pattern::ZeroStrips, Pattern::Sparse] {
+                scatter_agrees_with_a_direct_sum_at(d, pattern);
+            }
         }
     }
 
-    fn scatter_agrees_with_a_direct_sum_at(d: usize) {
+    /// The two sparse patterns take the paths they are meant to test.
+    #[test]
+    fn sparse_responsibilities_are_gathered() {
+        for d in [3, 11, 13, 64] {
+            // ZeroStrips: 2 of 3 strips active, all their rows.
+            assert!(!gather_pays(d, 16, 128), "d = {d}");
+            // Sparse: ~1.6 active rows per strip.
+            assert!(gather_pays(d, 25, 40), "d = {d}");
+        }
+    }
+
+    fn scatter_agrees_with_a_direct_sum_at(d: usize, pattern: Pattern) {
         use crate::data::DataView;
         let (k, n) = (2, 200);
         let x: Vec<f64> = (0..n * d)
@@ -1035,7 +1207,14 @@ mod tests {
         let mut resp = vec![0.0; k * CH];
         for c in 0..k {
             for i in 0..n {
-                resp[c * CH + i] = ((i * (c + 3) * 31) % 17 + 1) as f64 / 17.0;
+                let on = match pattern {
+                    Pattern::Dense => true,
+                    Pattern::ZeroStrips => (i / L + c) % 3 != 0,
+                    Pattern::Sparse => (i * 7 + c) % 5 == 0,
+                };
+                if on {
+                    resp[c * CH + i] = ((i * (c + 3) * 31) % 17 + 1) as f64 / 17.0;
+                }
             }
         }
         let mut s = Scratch::new(k, d);
@@ -1058,7 +1237,7 @@ mod tests {
                 let v = stats.s[c * d + a];
                 assert!(
                     (v - want).abs() <= 1e-11 * total,
-                    "component {c}, sum {a}: {v} vs {want}"
+                    "{pattern:?}, component {c}, sum {a}: {v} vs {want}"
                 );
                 for b in 0..=a {
                     let want = direct(a, b);
@@ -1066,7 +1245,7 @@ mod tests {
                     let v = stats.scatter[c * d * d + a * d + b];
                     assert!(
                         (v - want).abs() <= 1e-12 * scale,
-                        "component {c}, ({a}, {b}): {v} vs {want}"
+                        "{pattern:?}, component {c}, ({a}, {b}): {v} vs {want}"
                     );
                 }
             }

@@ -501,7 +501,8 @@ mod tests {
     /// Every instruction set the CPU has gives the same bits as the scalar
     /// code: sums over rows keep one partial per row index modulo 8 whatever the
     /// vector width. Covers the small-D and tiled paths, padding of rows and
-    /// features, all covariance types and weighted rows.
+    /// features, all covariance types, weighted rows, and responsibilities
+    /// sparse enough to be gathered (see `kernel::gather_pays`).
     #[test]
     fn instruction_sets_agree_bit_for_bit() {
         let mut archs = vec![("scalar", pulp::Arch::Scalar)];
@@ -520,10 +521,12 @@ mod tests {
                 .map(|i| ((i * 2_654_435_761usize) % 1000) as f64 / 150.0)
                 .collect();
             let w: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.5).collect();
+            // One row in five: responsibilities sparse enough to be gathered.
+            let sparse: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 5 == 2))).collect();
             let data = DataView::new(&x, n, d).unwrap();
             for ct in CovarianceType::ALL {
                 let m = model(ct, 3, d);
-                for weights in [None, Some(&w[..])] {
+                for weights in [None, Some(&w[..]), Some(&sparse[..])] {
                     let reference = e_step_on(&m, &data, weights, archs[0].1);
                     assert!(reference.sum_log_likelihood.is_finite());
                     for &(name, arch) in &archs[1..] {
