@@ -891,12 +891,13 @@ fn gather(s: &mut Scratch, na: usize, mu: &[f64], resp: &[f64]) -> usize {
     }
     let (xt, cx) = (&s.xt[..], &mut s.cx[..]);
     for (js, from) in s.rows[..nc * L].chunks_exact(L).enumerate() {
-        let from: &[usize; L] = from.try_into().expect("a strip");
+        let mut from: [usize; L] = from.try_into().expect("a strip");
         let strip = &mut cx[js * stride..js * stride + d * L];
-        for ((dst, m), a) in strip.chunks_exact_mut(L).zip(mu).zip(0..) {
-            let src = &xt[a * L..];
-            for (o, &f) in dst.iter_mut().zip(from) {
-                *o = src[f] - m;
+        for (dst, m) in strip.chunks_exact_mut(L).zip(mu) {
+            let dst: &mut [f64; L] = dst.try_into().expect("a vector");
+            for l in 0..L {
+                dst[l] = xt[from[l]] - m;
+                from[l] += L;
             }
         }
     }
