@@ -758,8 +758,8 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
     let ct = stats.covariance_type();
     let mp = padded_rows(m);
     let zero = simd.splat_f64s(0.0);
+    let one = simd.splat_f64s(1.0);
     let (panel, stride) = (dp * L, strip_len(dp));
-    let nt = mp / L;
     for k in 0..k_total {
         let (r, _) = S::as_simd_f64s(&resp[k * CH..k * CH + mp]);
         // Two sets of partial sums (even and odd strips of 8 rows) halve the
@@ -780,12 +780,15 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
         // The list of active strips and the number of active rows, without
         // branches (which rows are active is unpredictable): every index is
         // written, the count moves only past active ones.
+        // Counted in vectors: 1 for each value that is not zero (NaN counts).
         let (mut na, mut nr) = (0, 0);
-        for t in 0..nt {
-            let c: usize = rk[t * L..(t + 1) * L]
-                .iter()
-                .map(|&v| usize::from(v != 0.0))
-                .sum();
+        for (t, rt) in r.chunks_exact(G).enumerate() {
+            let mut ones = simd.select_f64s(simd.equal_f64s(rt[0], zero), zero, one);
+            for &v in &rt[1..] {
+                let o = simd.select_f64s(simd.equal_f64s(v, zero), zero, one);
+                ones = simd.add_f64s(ones, o);
+            }
+            let c = simd.reduce_sum_f64s(ones) as usize;
             s.active[na] = t;
             na += usize::from(c > 0);
             nr += c;
