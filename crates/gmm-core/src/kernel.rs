@@ -96,11 +96,11 @@ fn strip_len(dp: usize) -> usize {
     (dp + 1) * L
 }
 
-/// `((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))`: the fixed order in which
+/// `((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7))`: the fixed order in which
 /// lane partial sums are combined.
 #[inline(always)]
 fn hsum(p: &[f64; L]) -> f64 {
-    ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
+    ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]))
 }
 
 /// `sum_i v_i` as 8 partial sums (row index modulo 8) combined by [`hsum`],
@@ -684,11 +684,27 @@ fn partials<S: Simd, const G: usize>(acc: &[S::f64s; G]) -> [f64; L] {
     out
 }
 
+/// [`hsum`] of 8 partial sums held in `G` vectors (`G * lanes = 8`), with
+/// the instruction set's own reduction where it adds in `hsum`'s order:
+/// pulp halves a vector and adds the halves until one lane is left, which
+/// for 8 lanes (one AVX-512 vector, or the lane-wise sum of two AVX2
+/// vectors) is `((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7))`. The same
+/// bits as `hsum` (tested in `stats`), in a few shuffles instead of a round
+/// trip through memory.
+#[inline(always)]
+fn hsum_simd<S: Simd, const G: usize>(simd: S, acc: &[S::f64s; G]) -> f64 {
+    match (G, S::F64_LANES) {
+        (1, 8) => simd.reduce_sum_f64s(acc[0]),
+        (2, 4) => simd.reduce_sum_f64s(simd.add_f64s(acc[0], acc[1])),
+        _ => hsum(&partials::<S, G>(acc)),
+    }
+}
+
 /// `hsum` of the lane-wise sum of two sets of partial sums.
 #[inline(always)]
 fn hsum2<S: Simd, const G: usize>(simd: S, acc: &[[S::f64s; G]; 2]) -> f64 {
     let both: [S::f64s; G] = std::array::from_fn(|g| simd.add_f64s(acc[0][g], acc[1][g]));
-    hsum(&partials::<S, G>(&both))
+    hsum_simd::<S, G>(simd, &both)
 }
 
 /// [`accumulate`] for full and tied with `DD <= 4` features, `G` vectors per 8
@@ -730,12 +746,12 @@ fn accumulate_small<S: Simd, const G: usize, const DD: usize>(
                 }
             }
         }
-        stats.nk[k] += hsum(&partials::<S, G>(&n));
+        stats.nk[k] += hsum_simd::<S, G>(simd, &n);
         let base = ct.matrix_start(k, d * d);
         for a in 0..DD {
-            stats.s[k * d + a] += hsum(&partials::<S, G>(&sum[a]));
+            stats.s[k * d + a] += hsum_simd::<S, G>(simd, &sum[a]);
             for b in 0..=a {
-                stats.scatter[base + a * d + b] += hsum(&partials::<S, G>(&sc[a][b]));
+                stats.scatter[base + a * d + b] += hsum_simd::<S, G>(simd, &sc[a][b]);
             }
         }
     }
@@ -844,8 +860,8 @@ fn accumulate_g<S: Simd, const G: usize, const QB: usize, const Q2: usize>(
                 for a in 0..d {
                     let part =
                         |v: &[S::f64s]| -> [S::f64s; G] { std::array::from_fn(|g| v[a * G + g]) };
-                    stats.s[k * d + a] += hsum(&partials::<S, G>(&part(sum)));
-                    stats.scatter[k * d + a] += hsum(&partials::<S, G>(&part(sq)));
+                    stats.s[k * d + a] += hsum_simd::<S, G>(simd, &part(sum));
+                    stats.scatter[k * d + a] += hsum_simd::<S, G>(simd, &part(sq));
                 }
             }
         }
@@ -980,9 +996,9 @@ fn scatter_full<S: Simd, const G: usize, const QB: usize, const Q2: usize, const
             for p in 0..NB {
                 let a = a0 + p;
                 if a < d {
-                    sum[a] += hsum(&partials::<S, G>(&sums[p]));
+                    sum[a] += hsum_simd::<S, G>(simd, &sums[p]);
                     for q in 0..=p {
-                        sc[a * d + a0 + q] += hsum(&partials::<S, G>(&tri[p][q]));
+                        sc[a * d + a0 + q] += hsum_simd::<S, G>(simd, &tri[p][q]);
                     }
                 }
             }
@@ -1079,7 +1095,7 @@ fn off_diagonal<S: Simd, const G: usize, const P: usize, const Q: usize, const C
         let a = a0 + p;
         if a < d {
             for q in 0..Q {
-                sc[a * d + b0 + q] += hsum(&partials::<S, G>(&acc[p][q]));
+                sc[a * d + b0 + q] += hsum_simd::<S, G>(simd, &acc[p][q]);
             }
         }
     }
