@@ -1114,6 +1114,45 @@ mod tests {
         assert_eq!(padded_features(5), 8);
     }
 
+    /// The vector reductions add the 8 partial sums in `hsum`'s order on
+    /// every instruction set (values chosen so that another order rounds
+    /// differently): `hsum_simd` relies on pulp's halving order.
+    #[test]
+    fn vector_reductions_add_in_hsum_order() {
+        struct Op([f64; L]);
+        impl pulp::WithSimd for Op {
+            type Output = f64;
+            #[inline(always)]
+            fn with_simd<S: Simd>(self, simd: S) -> f64 {
+                let p = self.0;
+                match S::F64_LANES {
+                    8 => hsum_simd::<S, 1>(simd, S::as_simd_f64s(&p).0.try_into().unwrap()),
+                    4 => hsum_simd::<S, 2>(simd, S::as_simd_f64s(&p).0.try_into().unwrap()),
+                    _ => hsum(&p),
+                }
+            }
+        }
+        let p = [1.0, 1e-16, -1.0, 3e-16, 1e16, 1.0, -1e16, 0.5];
+        let want = hsum(&p);
+        // Another order gives other bits: the test can fail.
+        let naive: f64 = p.iter().sum();
+        assert_ne!(naive.to_bits(), want.to_bits());
+        let mut archs = vec![pulp::Arch::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(v3) = pulp::x86::V3::try_new() {
+                archs.push(pulp::Arch::V3(v3));
+            }
+            if let Some(v4) = pulp::x86::V4::try_new() {
+                archs.push(pulp::Arch::V4(v4));
+            }
+        }
+        for arch in archs {
+            let got = arch.dispatch(Op(p));
+            assert_eq!(got.to_bits(), want.to_bits(), "{arch:?}: {got} vs {want}");
+        }
+    }
+
     /// Both whitening forms agree with a direct evaluation of
     /// `log w + log N(x | mu, Sigma)`; a component with a tiny covariance far
     /// from the mixture's centre takes the centred form.
