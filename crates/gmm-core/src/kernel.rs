@@ -118,6 +118,48 @@ pub(crate) fn lane_sum(v: &[f64]) -> f64 {
     rest.iter().fold(hsum(&p), |acc, x| acc + x)
 }
 
+/// Bytes of a cache line, and of an AVX-512 vector.
+const LINE: usize = 64;
+
+/// A zeroed buffer of `f64` whose first value starts a cache line, so that
+/// the vectors of a strip (8 values, aligned to 8 from the start) never
+/// straddle two lines: a load that does costs two L1 accesses, and the
+/// allocator only promises 16-byte alignment (which the chunk buffers used to
+/// get by chance, differently from one allocation to the next).
+#[derive(Default)]
+pub(crate) struct Aligned {
+    buf: Vec<f64>,
+    /// Values skipped at the start of `buf` to reach a line boundary.
+    off: usize,
+    len: usize,
+}
+
+impl Aligned {
+    /// `len` zeros, the first on a cache-line boundary.
+    pub fn zeros(len: usize) -> Self {
+        let per_line = LINE / std::mem::size_of::<f64>();
+        let buf = vec![0.0; len + per_line - 1];
+        // Moving the Vec later never moves its heap buffer: the offset stays right.
+        let off = (buf.as_ptr() as usize).wrapping_neg() % LINE / std::mem::size_of::<f64>();
+        Self { buf, off, len }
+    }
+}
+
+impl std::ops::Deref for Aligned {
+    type Target = [f64];
+    #[inline(always)]
+    fn deref(&self) -> &[f64] {
+        &self.buf[self.off..self.off + self.len]
+    }
+}
+
+impl std::ops::DerefMut for Aligned {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut [f64] {
+        &mut self.buf[self.off..self.off + self.len]
+    }
+}
+
 /// `N` values of `v` from `at` as a fixed-size array.
 #[inline(always)]
 fn lanes<const N: usize>(v: &[f64], at: usize) -> &[f64; N] {
@@ -235,13 +277,13 @@ pub(crate) struct Scratch {
     /// The chunk widened to f64 in strips of 8 rows: strip `t` holds features
     /// `0..Dp` of rows `8t..8t+8`, feature-major (`xt[(t * Dp + a) * 8 + l]`);
     /// features `D..Dp` are zero.
-    xt: Vec<f64>,
+    xt: Aligned,
     /// Two blocks of 4 features of the centred chunk times one component's
     /// responsibilities: `w[(j * 8 + p) * 8 + l]` for the `j`-th strip
     /// scattered.
-    wb: Vec<f64>,
+    wb: Aligned,
     /// Per-feature partial sums of the accumulation: `2 x Dp x 8`.
-    sums: Vec<f64>,
+    sums: Aligned,
     /// Indices of the strips of 8 rows in which one component has a nonzero
     /// responsibility (at most `CH / 8`).
     active: Vec<usize>,
@@ -252,18 +294,18 @@ pub(crate) struct Scratch {
     every: Vec<usize>,
     /// The rows of `xt` listed in `rows`, centred on one component's mean,
     /// in the layout of `xt` (zeros after them up to a whole strip).
-    cx: Vec<f64>,
+    cx: Aligned,
     /// The responsibilities of the rows in `cx` (zeros after them).
-    rc: Vec<f64>,
+    rc: Aligned,
     /// One row of `CH` temporaries.
-    tmp: Vec<f64>,
+    tmp: Aligned,
     /// Row maxima: `CH`.
-    acc: Vec<f64>,
+    acc: Aligned,
     /// Weighted log-probabilities, then responsibilities: `K x CH`
     /// (component-major: `lp[k * CHUNK_ROWS + i]`).
-    pub lp: Vec<f64>,
+    pub lp: Aligned,
     /// Per-row log-likelihood: `CH`.
-    pub ll: Vec<f64>,
+    pub ll: Aligned,
 }
 
 impl Scratch {
@@ -277,18 +319,18 @@ impl Scratch {
         Self {
             arch,
             d,
-            xt: vec![0.0; strip_len(dp) * CH / L],
-            wb: vec![0.0; 2 * NB * CH],
-            sums: vec![0.0; 2 * dp * L],
+            xt: Aligned::zeros(strip_len(dp) * CH / L),
+            wb: Aligned::zeros(2 * NB * CH),
+            sums: Aligned::zeros(2 * dp * L),
             active: vec![0; CH / L],
             rows: vec![0; CH],
             every: (0..CH / L).collect(),
-            cx: vec![0.0; strip_len(dp) * CH / L],
-            rc: vec![0.0; CH],
-            tmp: vec![0.0; CH],
-            acc: vec![0.0; CH],
-            lp: vec![0.0; k * CH],
-            ll: vec![0.0; CH],
+            cx: Aligned::zeros(strip_len(dp) * CH / L),
+            rc: Aligned::zeros(CH),
+            tmp: Aligned::zeros(CH),
+            acc: Aligned::zeros(CH),
+            lp: Aligned::zeros(k * CH),
+            ll: Aligned::zeros(CH),
         }
     }
 
@@ -1104,6 +1146,41 @@ fn off_diagonal<S: Simd, const G: usize, const P: usize, const Q: usize, const C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scratch_buffers_start_on_cache_lines() {
+        let at_line = |v: &[f64]| v.as_ptr() as usize % LINE == 0;
+        for len in [0, 1, 7, 8, 9, 100, 4096, 100_000] {
+            let mut b = Aligned::zeros(len);
+            assert!(at_line(&b), "len {len}");
+            assert_eq!(b.len(), len);
+            assert!(b.iter().all(|&v| v == 0.0));
+            b.iter_mut().for_each(|v| *v = 1.0);
+            // Moving the buffer keeps its contents and its alignment.
+            let moved = Box::new(b);
+            assert!(at_line(&moved[..]) && moved.iter().all(|&v| v == 1.0));
+        }
+        for (k, d) in [(1, 1), (3, 2), (16, 16), (8, 64), (5, 13)] {
+            let s = Scratch::new(k, d);
+            for (name, v) in [
+                ("xt", &s.xt),
+                ("wb", &s.wb),
+                ("sums", &s.sums),
+                ("cx", &s.cx),
+                ("rc", &s.rc),
+                ("tmp", &s.tmp),
+                ("acc", &s.acc),
+                ("lp", &s.lp),
+                ("ll", &s.ll),
+            ] {
+                assert!(at_line(v), "{name} for k={k}, d={d}");
+            }
+            // Every strip, and every component's row of responsibilities,
+            // starts a line too.
+            assert_eq!(strip_len(padded_features(d)) * 8 % LINE, 0);
+            assert_eq!(CH * 8 % LINE, 0);
+        }
+    }
 
     #[test]
     fn lane_sums_are_exact_on_integers() {

@@ -425,7 +425,7 @@ pub(crate) fn from_responsibilities<D: Rows>(
                 let mut stats = SufficientStats::zeros(covariance_type, k, d);
                 let mut s = Scratch::new(k, d);
                 let mut rows = vec![0.0; CHUNK_ROWS * k];
-                let mut resp = vec![0.0; CHUNK_ROWS * k];
+                let mut resp = kernel::Aligned::zeros(CHUNK_ROWS * k);
                 // Compiled for the CPU's instruction set, as the E-step.
                 pulp::Arch::new().dispatch(|| {
                     let mut lo = start;
