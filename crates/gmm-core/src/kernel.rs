@@ -575,12 +575,26 @@ fn normalise_rows_body(m: usize, k: usize, s: &mut Scratch) {
     }
     let total = &mut s.tmp[..m];
     total.fill(0.0);
-    for c in 0..k {
-        for ((v, t), x) in s.lp[c * CH..c * CH + m]
+    // Two components at a time: two independent chains through `exp`'s
+    // polynomial in every iteration (one alone is bound by its latency). The
+    // sums still add the components in order.
+    let mut pairs = s.lp[..k * CH].chunks_exact_mut(2 * CH);
+    for pair in &mut pairs {
+        let (a, b) = pair.split_at_mut(CH);
+        for (((va, vb), t), x) in a[..m]
             .iter_mut()
+            .zip(b[..m].iter_mut())
             .zip(total.iter_mut())
             .zip(mx.iter())
         {
+            *va = crate::expf::exp(*va - x);
+            *vb = crate::expf::exp(*vb - x);
+            *t += *va;
+            *t += *vb;
+        }
+    }
+    for last in pairs.into_remainder().chunks_exact_mut(CH) {
+        for ((v, t), x) in last[..m].iter_mut().zip(total.iter_mut()).zip(mx.iter()) {
             *v = crate::expf::exp(*v - x);
             *t += *v;
         }
