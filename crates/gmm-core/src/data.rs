@@ -133,6 +133,26 @@ pub trait Rows: Sync {
     /// Calls `f` on contiguous views that together are rows `lo..hi`, in order.
     fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, Self::Elem>));
 
+    /// Rows `lo..hi` as one view, if they are stored contiguously. The
+    /// kernels read a chunk through it when they can (a direct read is
+    /// compiled with the rest of the kernel, for its instruction set) and
+    /// through [`Rows::for_each_piece`] otherwise. The default is `None`,
+    /// which is always correct, only slower.
+    ///
+    /// ```
+    /// use gmm_core::{DataView, Rows, Shards};
+    /// let (a, b) = ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0]);
+    /// let view = DataView::new(&a, 2, 2).unwrap();
+    /// assert_eq!(view.contiguous(1, 2).unwrap().as_slice(), &[3.0, 4.0]);
+    /// let shards = Shards::new(vec![view, DataView::new(&b, 1, 2).unwrap()]).unwrap();
+    /// assert!(shards.contiguous(0, 2).is_some());
+    /// assert!(shards.contiguous(1, 3).is_none()); // crosses a shard boundary
+    /// ```
+    fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, Self::Elem>> {
+        let _ = (lo, hi);
+        None
+    }
+
     /// The first non-finite value's `(row, column)`, scanning fixed blocks in
     /// parallel (the lowest index is found whatever the threads).
     fn first_non_finite(&self) -> Option<(usize, usize)> {
@@ -171,6 +191,10 @@ impl<T: Scalar> Rows for DataView<'_, T> {
     fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, T>)) {
         f(self.rows(lo, hi))
     }
+    #[inline]
+    fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, T>> {
+        Some(self.rows(lo, hi))
+    }
 }
 
 impl<R: Rows> Rows for &R {
@@ -187,6 +211,10 @@ impl<R: Rows> Rows for &R {
     }
     fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, R::Elem>)) {
         (**self).for_each_piece(lo, hi, f)
+    }
+    #[inline]
+    fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, R::Elem>> {
+        (**self).contiguous(lo, hi)
     }
 }
 
@@ -283,6 +311,19 @@ impl<T: Scalar> Rows for Shards<'_, T> {
             at = stop;
             p += 1;
         }
+    }
+    #[inline]
+    fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, T>> {
+        assert!(
+            lo <= hi && hi <= self.n_samples(),
+            "row range out of bounds"
+        );
+        if lo == hi {
+            return Some(self.parts[0].rows(0, 0));
+        }
+        let p = self.part_of(lo);
+        let start = self.starts[p];
+        (hi <= self.starts[p + 1]).then(|| self.parts[p].rows(lo - start, hi - start))
     }
 }
 

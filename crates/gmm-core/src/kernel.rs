@@ -341,44 +341,91 @@ impl Scratch {
     pub fn load<D: Rows>(&mut self, data: &D, lo: usize, hi: usize, shift: &[f64]) -> usize {
         debug_assert!(hi - lo <= CH);
         let d = data.n_features();
-        let dp = padded_features(d);
+        let panel = strip_len(padded_features(d));
         let xt = &mut self.xt;
-        let panel = strip_len(dp);
-        let mut i = 0;
-        data.for_each_piece(lo, hi, &mut |piece| {
-            let rows = piece.as_slice();
-            let n = piece.n_samples();
-            let mut r = 0;
-            while r < n {
-                if i % L == 0 && r + L <= n {
-                    // A whole strip: 8 rows into 8 lanes of each feature.
-                    let src = &rows[r * d..(r + L) * d];
-                    let dst = &mut xt[(i / L) * panel..(i / L) * panel + d * L];
-                    for (a, out) in dst.chunks_exact_mut(L).enumerate() {
-                        for (l, o) in out.iter_mut().enumerate() {
-                            *o = src[l * d + a].to_f64() - shift[a];
-                        }
-                    }
-                    r += L;
-                    i += L;
-                } else {
-                    let at = (i / L) * panel + i % L;
-                    for (a, v) in rows[r * d..(r + 1) * d].iter().enumerate() {
-                        xt[at + a * L] = v.to_f64() - shift[a];
-                    }
-                    r += 1;
-                    i += 1;
-                }
+        // A contiguous chunk is transposed here, inlined into the kernel that
+        // calls `load` and compiled for its instruction set; pieces go through
+        // a dynamic call (compiled for the baseline set).
+        match data.contiguous(lo, hi) {
+            Some(view) => transpose_rows(xt, panel, 0, view.as_slice(), view.n_samples(), d, shift),
+            None => {
+                let mut i = 0;
+                data.for_each_piece(lo, hi, &mut |piece| {
+                    transpose_rows(xt, panel, i, piece.as_slice(), piece.n_samples(), d, shift);
+                    i += piece.n_samples();
+                });
             }
-        });
+        }
         let m = hi - lo;
         for i in m..padded_rows(m) {
-            let at = (i / L) * strip_len(dp) + i % L;
+            let at = (i / L) * panel + i % L;
             for a in 0..d {
                 xt[at + a * L] = 0.0;
             }
         }
         m
+    }
+}
+
+/// Writes the `n` rows of `rows` (row-major, `d` columns), minus `shift`, into
+/// the strips of `xt` (`panel` values apart) as rows `i0..i0 + n` of the chunk.
+#[inline(always)]
+fn transpose_rows<T: Scalar>(
+    xt: &mut [f64],
+    panel: usize,
+    i0: usize,
+    rows: &[T],
+    n: usize,
+    d: usize,
+    shift: &[f64],
+) {
+    // Common widths with `d` known to the compiler (unrolled, no bounds
+    // checks in the strip loop); any other width in a plain loop.
+    macro_rules! width {
+        ($($dd:literal)*) => {
+            match d {
+                $($dd => transpose_rows_d::<T, $dd>(xt, panel, i0, rows, n, d, shift),)*
+                _ => transpose_rows_d::<T, 0>(xt, panel, i0, rows, n, d, shift),
+            }
+        };
+    }
+    width!(1 2 3 4 5 6 7 8 16)
+}
+
+/// [`transpose_rows`] for `DD` columns (`DD = 0`: `d` columns).
+#[inline(always)]
+fn transpose_rows_d<T: Scalar, const DD: usize>(
+    xt: &mut [f64],
+    panel: usize,
+    i0: usize,
+    rows: &[T],
+    n: usize,
+    d: usize,
+    shift: &[f64],
+) {
+    let d = if DD > 0 { DD } else { d };
+    let shift = &shift[..d];
+    let (mut i, mut r) = (i0, 0);
+    while r < n {
+        if i % L == 0 && r + L <= n {
+            // A whole strip: 8 rows into 8 lanes of each feature.
+            let src = &rows[r * d..(r + L) * d];
+            let dst = &mut xt[(i / L) * panel..(i / L) * panel + d * L];
+            for a in 0..d {
+                for l in 0..L {
+                    dst[a * L + l] = src[l * d + a].to_f64() - shift[a];
+                }
+            }
+            r += L;
+            i += L;
+        } else {
+            let at = (i / L) * panel + i % L;
+            for (a, v) in rows[r * d..(r + 1) * d].iter().enumerate() {
+                xt[at + a * L] = v.to_f64() - shift[a];
+            }
+            r += 1;
+            i += 1;
+        }
     }
 }
 
@@ -1193,6 +1240,54 @@ mod tests {
             // starts a line too.
             assert_eq!(strip_len(padded_features(d)) * 8 % LINE, 0);
             assert_eq!(CH * 8 % LINE, 0);
+        }
+    }
+
+    #[test]
+    fn chunks_load_the_same_through_either_path_at_every_width() {
+        use crate::data::{DataView, Shards};
+        // Widths with their own compiled transpose and widths without.
+        for d in [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 64] {
+            let n = 300;
+            let x: Vec<f64> = (0..n * d).map(|i| (i * 37 % 1000) as f64 - 400.5).collect();
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let shift: Vec<f64> = (0..d).map(|a| a as f64 * 0.25 - 1.0).collect();
+            let data = DataView::new(&x, n, d).unwrap();
+            // Shards cut at odd places: chunks read piece by piece.
+            let cuts = [0, 3, 11, 12, 150, 251, n];
+            let shards =
+                Shards::new(cuts.windows(2).map(|w| data.rows(w[0], w[1])).collect()).unwrap();
+            let data32 = DataView::new(&x32, n, d).unwrap();
+            for (lo, hi) in [(0, 256), (3, 259), (256, 300), (5, 6)] {
+                let mut direct = Scratch::new(2, d);
+                let mut pieces = Scratch::new(2, d);
+                let mut narrow = Scratch::new(2, d);
+                assert!(data.contiguous(lo, hi).is_some());
+                let crosses = cuts.iter().any(|&c| lo < c && c < hi);
+                assert_eq!(shards.contiguous(lo, hi).is_none(), crosses);
+                let m = direct.load(&data, lo, hi, &shift);
+                assert_eq!(pieces.load(&shards, lo, hi, &shift), m);
+                narrow.load(&data32, lo, hi, &shift);
+                let panel = strip_len(padded_features(d));
+                for i in 0..padded_rows(m) {
+                    for a in 0..padded_features(d) {
+                        let at = (i / L) * panel + a * L + i % L;
+                        let want = if i < m && a < d {
+                            x[(lo + i) * d + a] - shift[a]
+                        } else {
+                            0.0
+                        };
+                        let f32_want = if i < m && a < d {
+                            x32[(lo + i) * d + a] as f64 - shift[a]
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(direct.xt[at], want, "d {d}, rows {lo}..{hi}, i {i}, a {a}");
+                        assert_eq!(pieces.xt[at], want, "pieces: d {d}, i {i}, a {a}");
+                        assert_eq!(narrow.xt[at], f32_want, "f32: d {d}, i {i}, a {a}");
+                    }
+                }
+            }
         }
     }
 
