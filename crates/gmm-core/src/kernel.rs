@@ -379,43 +379,22 @@ fn transpose_rows<T: Scalar>(
     d: usize,
     shift: &[f64],
 ) {
-    // Common widths with `d` known to the compiler (unrolled, no bounds
-    // checks in the strip loop); any other width in a plain loop.
-    macro_rules! width {
-        ($($dd:literal)*) => {
-            match d {
-                $($dd => transpose_rows_d::<T, $dd>(xt, panel, i0, rows, n, d, shift),)*
-                _ => transpose_rows_d::<T, 0>(xt, panel, i0, rows, n, d, shift),
-            }
-        };
-    }
-    width!(1 2 3 4 5 6 7 8 16)
-}
-
-/// [`transpose_rows`] for `DD` columns (`DD = 0`: `d` columns).
-#[inline(always)]
-fn transpose_rows_d<T: Scalar, const DD: usize>(
-    xt: &mut [f64],
-    panel: usize,
-    i0: usize,
-    rows: &[T],
-    n: usize,
-    d: usize,
-    shift: &[f64],
-) {
-    let d = if DD > 0 { DD } else { d };
-    let shift = &shift[..d];
     let (mut i, mut r) = (i0, 0);
     while r < n {
         if i % L == 0 && r + L <= n {
-            // A whole strip: 8 rows into 8 lanes of each feature.
+            // A whole strip: 8 rows into 8 lanes of each feature, with common
+            // widths known to the compiler (unrolled, no bounds checks).
             let src = &rows[r * d..(r + L) * d];
             let dst = &mut xt[(i / L) * panel..(i / L) * panel + d * L];
-            for a in 0..d {
-                for l in 0..L {
-                    dst[a * L + l] = src[l * d + a].to_f64() - shift[a];
-                }
+            macro_rules! width {
+                ($($dd:literal)*) => {
+                    match d {
+                        $($dd => transpose_strip::<T, $dd>(dst, src, shift),)*
+                        _ => transpose_strip::<T, 0>(dst, src, shift),
+                    }
+                };
             }
+            width!(1 2 3 4 5 6 7 8 16);
             r += L;
             i += L;
         } else {
@@ -425,6 +404,19 @@ fn transpose_rows_d<T: Scalar, const DD: usize>(
             }
             r += 1;
             i += 1;
+        }
+    }
+}
+
+/// One strip of [`transpose_rows`]: `dst[a * 8 + l] = src[l * d + a] - shift[a]`
+/// for `d = DD` columns (`DD = 0`: `d = src.len() / 8`).
+#[inline(always)]
+fn transpose_strip<T: Scalar, const DD: usize>(dst: &mut [f64], src: &[T], shift: &[f64]) {
+    let d = if DD > 0 { DD } else { src.len() / L };
+    let (dst, src, shift) = (&mut dst[..d * L], &src[..d * L], &shift[..d]);
+    for a in 0..d {
+        for l in 0..L {
+            dst[a * L + l] = src[l * d + a].to_f64() - shift[a];
         }
     }
 }
