@@ -483,8 +483,15 @@ fn observer_sees_initialisation_progress() {
     #[derive(Default)]
     struct Log(Vec<(usize, String, usize, usize)>);
     impl gmm::FitObserver for Log {
-        fn on_init_progress(&mut self, restart: usize, phase: &str, done: usize, total: usize) {
-            self.0.push((restart, phase.to_string(), done, total));
+        fn on_init_progress(
+            &mut self,
+            restart: usize,
+            phase: gmm::InitPhase,
+            done: usize,
+            total: usize,
+        ) {
+            self.0
+                .push((restart, phase.as_str().to_string(), done, total));
         }
         fn on_iteration(&mut self, _: &IterationProgress) -> ControlFlow<()> {
             ControlFlow::Continue(())

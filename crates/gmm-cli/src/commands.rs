@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use anyhow::{Context, Result, bail};
 use gmm_core::{
-    CovarianceType, Criterion, Fit, FitObserver, GaussianMixtureParams, Init, IterationProgress,
-    ModelSelection, Preset, Rows, Selection,
+    CovarianceType, Criterion, Fit, FitObserver, GaussianMixtureParams, Init, InitPhase,
+    IterationProgress, ModelSelection, Preset, Rows, Selection,
 };
 use gmm_io::{DataSource, Dataset, SourceRows};
 
@@ -111,7 +111,7 @@ struct Progress {
     max_iter: usize,
     init: &'static str,
     bar: Option<ProgressBar>,
-    init_phase: String,
+    init_phase: Option<InitPhase>,
 }
 
 impl Progress {
@@ -121,7 +121,7 @@ impl Progress {
             max_iter,
             init,
             bar: None,
-            init_phase: String::new(),
+            init_phase: None,
         }
     }
 
@@ -152,12 +152,12 @@ impl FitObserver for Progress {
         self.bar = Some(spinner);
     }
 
-    fn on_init_progress(&mut self, _restart: usize, phase: &str, done: usize, total: usize) {
+    fn on_init_progress(&mut self, _restart: usize, phase: InitPhase, done: usize, total: usize) {
         let Some(bar) = &self.bar else {
             return;
         };
-        if self.init_phase != phase {
-            self.init_phase = phase.to_string();
+        if self.init_phase != Some(phase) {
+            self.init_phase = Some(phase);
             bar.disable_steady_tick();
             bar.set_style(
                 ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} {elapsed}")
@@ -166,15 +166,15 @@ impl FitObserver for Progress {
             );
             bar.set_length(total as u64);
             bar.set_message(match phase {
-                "lloyd" => "k-means: Lloyd iterations (stops when converged)".to_string(),
-                other => format!("{other}: centres chosen"),
+                InitPhase::Lloyd => "k-means: Lloyd iterations (stops when converged)".to_string(),
+                other => format!("{}: centres chosen", other.as_str()),
             });
         }
         bar.set_position(done as u64);
     }
 
     fn on_initialised(&mut self, _restart: usize, seconds: f64) {
-        self.init_phase.clear();
+        self.init_phase = None;
         let Some(spinner) = self.bar.take() else {
             return;
         };

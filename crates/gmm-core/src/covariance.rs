@@ -17,6 +17,9 @@ use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
 use faer::{Mat, MatRef, Par, Side};
 use serde::{Deserialize, Serialize};
 
+/// `log(2 pi)`.
+pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
+
 /// The structure of the component covariances (scikit-learn's four types).
 ///
 /// One enum through the whole engine: the kernels dispatch on it instead of

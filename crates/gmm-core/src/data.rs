@@ -159,20 +159,22 @@ pub trait Rows: Sync {
         use rayon::prelude::*;
         let n = self.n_samples();
         let d = self.n_features();
-        let block = crate::kernel::BLOCK_ROWS;
-        (0..n.div_ceil(block)).into_par_iter().find_map_first(|b| {
-            let mut found = None;
-            let mut row0 = b * block;
-            self.for_each_piece(b * block, ((b + 1) * block).min(n), &mut |v| {
-                if found.is_none() {
-                    if let Some(p) = v.as_slice().iter().position(|x| !x.to_f64().is_finite()) {
-                        found = Some((row0 + p / d, p % d));
+        (0..crate::blocks::n_blocks(n))
+            .into_par_iter()
+            .find_map_first(|b| {
+                let (start, end) = crate::blocks::block_range(b, n);
+                let mut found = None;
+                let mut row0 = start;
+                self.for_each_piece(start, end, &mut |v| {
+                    if found.is_none() {
+                        if let Some(p) = v.as_slice().iter().position(|x| !x.to_f64().is_finite()) {
+                            found = Some((row0 + p / d, p % d));
+                        }
                     }
-                }
-                row0 += v.n_samples();
-            });
-            found
-        })
+                    row0 += v.n_samples();
+                });
+                found
+            })
     }
 }
 

@@ -123,6 +123,29 @@ impl Error {
         })
     }
 
+    /// Component `component`'s covariance is not positive definite after the
+    /// M-step of `iteration` (0: the initialisation).
+    pub(crate) fn singular_covariance(component: usize, iteration: usize, reg_covar: f64) -> Self {
+        Self::new(ErrorKind::SingularCovariance {
+            component,
+            iteration,
+            reg_covar,
+        })
+    }
+
+    /// Checks that `reg_covar` is a finite number `>= 0`.
+    pub(crate) fn check_reg_covar(reg_covar: f64) -> Result<()> {
+        if reg_covar >= 0.0 && reg_covar.is_finite() {
+            Ok(())
+        } else {
+            Err(Self::invalid(
+                "reg_covar",
+                reg_covar,
+                "a finite number >= 0",
+            ))
+        }
+    }
+
     pub(crate) fn dimension(what: impl Into<String>, expected: usize, found: usize) -> Self {
         Self::new(ErrorKind::DimensionMismatch {
             what: what.into(),

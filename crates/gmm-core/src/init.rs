@@ -15,25 +15,22 @@ use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use crate::blocks::{BLOCK_ROWS, ordered_blocks};
 use crate::covariance::CovarianceType;
 use crate::data::{Rows, Scalar};
-use crate::error::{Error, ErrorKind, Result};
-use crate::kernel::BLOCK_ROWS;
-use crate::model::{GaussianMixture, m_step_from};
-use crate::stats::{SufficientStats, from_responsibilities, ordered_blocks};
+use crate::error::Result;
+use crate::estep::from_responsibilities;
+use crate::fit::InitPhase;
+use crate::model::GaussianMixture;
+use crate::mstep;
+use crate::stats::SufficientStats;
+
+pub(crate) use crate::blocks::derive_seed;
 
 /// Lloyd iterations at most, and relative tolerance on the centre shift
 /// (scikit-learn's `KMeans` defaults).
 const KMEANS_MAX_ITER: usize = 300;
 const KMEANS_TOL: f64 = 1e-4;
-
-/// A well-mixed 64-bit seed for stream `stream` of `seed` (SplitMix64 finaliser).
-pub(crate) fn derive_seed(seed: u64, stream: u64) -> u64 {
-    let mut z = seed ^ stream.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 #[inline]
 fn row_f64<D: Rows>(data: &D, i: usize, out: &mut [f64]) {
@@ -66,26 +63,20 @@ pub(crate) fn from_rows<D: Rows>(
     for (c, &r) in rows.iter().enumerate() {
         row_f64(data, r, &mut centres[c * d..(c + 1) * d]);
     }
-    let mut stats = SufficientStats::zeros(covariance_type, k, d);
-    stats.nk.fill(1.0);
-    stats.n_samples = k as f64;
-    singular_at_init(
-        m_step_from(covariance_type, &centres, &stats, reg_covar),
-        reg_covar,
-    )
+    let stats = SufficientStats::one_point_each(covariance_type, k, d);
+    m_step_at_init(covariance_type, &centres, &stats, reg_covar)
 }
 
-fn singular_at_init(
-    r: std::result::Result<GaussianMixture, usize>,
+/// The initial model: the M-step from statistics centred on `centres`; a
+/// singular covariance is reported as one of iteration 0.
+fn m_step_at_init(
+    covariance_type: CovarianceType,
+    centres: &[f64],
+    stats: &SufficientStats,
     reg_covar: f64,
 ) -> Result<GaussianMixture> {
-    r.map_err(|component| {
-        Error::new(ErrorKind::SingularCovariance {
-            component,
-            iteration: 0,
-            reg_covar,
-        })
-    })
+    let f = mstep::m_step(covariance_type, centres, stats, reg_covar, 0)?;
+    Ok(GaussianMixture::from_factored(covariance_type, f))
 }
 
 /// The M-step from responsibilities produced by `fill` (see
@@ -99,10 +90,7 @@ fn from_assignment<D: Rows>(
     fill: impl Fn(usize, usize, &mut [f64]) + Sync,
 ) -> Result<GaussianMixture> {
     let (stats, centres) = from_responsibilities(data, weights, covariance_type, k, fill);
-    singular_at_init(
-        m_step_from(covariance_type, &centres, &stats, reg_covar),
-        reg_covar,
-    )
+    m_step_at_init(covariance_type, &centres, &stats, reg_covar)
 }
 
 /// Random responsibilities: each row gets `K` uniform numbers, normalised.
@@ -195,7 +183,7 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(
     k: usize,
     weights: Option<&[f64]>,
     seed: u64,
-    progress: &mut dyn FnMut(&str, usize, usize),
+    progress: &mut dyn FnMut(InitPhase, usize, usize),
 ) -> Vec<usize> {
     let n = data.n_samples();
     let d = data.n_features();
@@ -286,7 +274,7 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(
         // The new closest distances are the kept candidate's terms above.
         block_sums = per_block.iter().map(|p| p[best]).collect();
         chosen.push(ids[best]);
-        progress("k-means++", chosen.len(), k);
+        progress(InitPhase::KMeansPlusPlus, chosen.len(), k);
     }
     chosen
 }
@@ -345,7 +333,7 @@ pub(crate) fn lloyd<D: Rows>(
     weights: Option<&[f64]>,
     mut centres: Vec<f64>,
     k: usize,
-    progress: &mut dyn FnMut(&str, usize, usize),
+    progress: &mut dyn FnMut(InitPhase, usize, usize),
 ) -> Vec<f64> {
     let n = data.n_samples();
     let d = data.n_features();
@@ -389,7 +377,7 @@ pub(crate) fn lloyd<D: Rows>(
                 }
             }
         }
-        progress("lloyd", iteration, KMEANS_MAX_ITER);
+        progress(InitPhase::Lloyd, iteration, KMEANS_MAX_ITER);
         if shift <= tol {
             break;
         }
@@ -441,7 +429,7 @@ pub(crate) fn kmeans<D: Rows>(
     covariance_type: CovarianceType,
     reg_covar: f64,
     seed: u64,
-    progress: &mut dyn FnMut(&str, usize, usize),
+    progress: &mut dyn FnMut(InitPhase, usize, usize),
 ) -> Result<GaussianMixture> {
     let d = data.n_features();
     let seeds = kmeans_plus_plus(data, k, weights, seed, progress);

@@ -36,28 +36,35 @@
 // Index loops read like the formulas they implement (`S[a][b] += w[a] c[b]`).
 #![allow(clippy::needless_range_loop)]
 
+// Imports run one way (no cycle): the leaves `blocks`, `covariance`, `data`,
+// `error` -> `kernel` (per-chunk math on plain slices) -> `stats` -> `estep`
+// (passes over blocks) -> `mstep` (statistics -> parameters) -> `model` ->
+// `init` -> `fit` -> `select`; `reference` and `synthetic` beside them.
+mod blocks;
 mod covariance;
 mod data;
 mod error;
-mod expf;
+mod estep;
 mod fit;
 mod init;
 mod kernel;
 mod model;
+mod mstep;
 pub mod reference;
 mod select;
 mod stats;
 mod synthetic;
 
+pub use blocks::{BLOCK_ROWS, CHUNK_ROWS};
 pub use covariance::CovarianceType;
 pub use data::{DataView, Rows, Scalar, Shards};
 pub use error::{Error, ErrorKind, Result};
 pub use fit::{
-    DEFAULT_SEED, Fit, FitObserver, FitReport, GaussianMixtureParams, Init, IterationProgress,
-    NoObserver, Reseed, RestartReport,
+    DEFAULT_SEED, Fit, FitObserver, FitReport, GaussianMixtureParams, Init, InitMethod, InitPhase,
+    IterationProgress, NoObserver, RestartReport, ValidParams,
 };
-pub use kernel::{BLOCK_ROWS, CHUNK_ROWS};
 pub use model::{FitInfo, GaussianMixture};
+pub use mstep::{Reseed, ReseedReason};
 pub use select::{Candidate, Criterion, ModelSelection, Selection};
 pub use stats::SufficientStats;
 pub use synthetic::{Preset, fixed_init};

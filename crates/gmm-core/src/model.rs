@@ -6,14 +6,12 @@ use rand_distr::{Binomial, Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::covariance::{self, CovarianceType};
-use crate::data::{Rows, validate};
+use crate::data::{Rows, validate, validate_sample_weights};
 use crate::error::{Error, ErrorKind, Result};
-use crate::kernel::{self, CHUNK_ROWS, Prepared, Scratch};
-use crate::stats::{SufficientStats, ordered_blocks};
-
-/// `10 * f64::EPSILON`, added to every `N_k` as scikit-learn does, so an empty
-/// component divides by a tiny number instead of zero.
-pub(crate) const NK_EPS: f64 = 10.0 * f64::EPSILON;
+use crate::estep::{e_step, map_rows};
+use crate::kernel::{ModelRef, Prepared};
+use crate::mstep::{self, Factored, Parameters};
+use crate::stats::SufficientStats;
 
 /// What a fit recorded about how the model was reached.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,11 +38,11 @@ pub struct GaussianMixture {
     n_components: usize,
     n_features: usize,
     weights: Vec<f64>,
-    pub(crate) log_weights: Vec<f64>,
+    log_weights: Vec<f64>,
     means: Vec<f64>,
     covariances: Vec<f64>,
     precisions_cholesky: Vec<f64>,
-    pub(crate) log_det_precision_cholesky: Vec<f64>,
+    log_det_precision_cholesky: Vec<f64>,
     fit_info: Option<FitInfo>,
 }
 
@@ -164,20 +162,58 @@ impl GaussianMixture {
         means: Vec<f64>,
         covariances: Vec<f64>,
     ) -> std::result::Result<Self, usize> {
-        let (precisions_cholesky, log_det) =
-            covariance::precisions(covariance_type, &covariances, k, d)?;
-        Ok(Self {
-            covariance_type,
-            n_components: k,
-            n_features: d,
-            log_weights: weights.iter().map(|w: &f64| w.ln()).collect(),
+        let p = Parameters {
+            k,
+            d,
             weights,
             means,
             covariances,
+        };
+        Ok(Self::from_factored(
+            covariance_type,
+            p.factor(covariance_type)?,
+        ))
+    }
+
+    /// The model of parameters already factored (an M-step's result).
+    pub(crate) fn from_factored(covariance_type: CovarianceType, f: Factored) -> Self {
+        let Factored {
+            params: p,
             precisions_cholesky,
-            log_det_precision_cholesky: log_det,
+            log_det_precision_cholesky,
+        } = f;
+        Self {
+            covariance_type,
+            n_components: p.k,
+            n_features: p.d,
+            log_weights: p.weights.iter().map(|w: &f64| w.ln()).collect(),
+            weights: p.weights,
+            means: p.means,
+            covariances: p.covariances,
+            precisions_cholesky,
+            log_det_precision_cholesky,
             fit_info: None,
+        }
+    }
+
+    /// The model laid out for the kernels.
+    pub(crate) fn prepared(&self) -> Prepared {
+        Prepared::new(ModelRef {
+            covariance_type: self.covariance_type,
+            k: self.n_components,
+            d: self.n_features,
+            weights: &self.weights,
+            log_weights: &self.log_weights,
+            means: &self.means,
+            precisions_cholesky: &self.precisions_cholesky,
+            log_det_precision_cholesky: &self.log_det_precision_cholesky,
         })
+    }
+
+    /// `log |U_k|` of each component's precision Cholesky factor (`K`).
+    #[cfg(test)]
+    pub(crate) fn log_det_precision_cholesky(&self) -> &[f64] {
+        &self.log_det_precision_cholesky
     }
 
     pub(crate) fn with_fit_info(mut self, info: FitInfo) -> Self {
@@ -197,7 +233,8 @@ impl GaussianMixture {
     /// ```
     ///
     /// (the last line is `sum_n r_nk (x_n - mu_k')(x_n - mu_k')^T / n_k + reg_covar I`
-    /// exactly).
+    /// exactly). A covariance that is not positive definite is an
+    /// [`ErrorKind::SingularCovariance`] naming the component and `iteration`.
     /// `iteration` is only used to name the iteration in a singular-covariance error.
     pub fn m_step(
         &self,
@@ -212,21 +249,15 @@ impl GaussianMixture {
                 stats.n_components() * stats.n_features(),
             ));
         }
-        if !(reg_covar >= 0.0 && reg_covar.is_finite()) {
-            return Err(Error::invalid(
-                "reg_covar",
-                reg_covar,
-                "a finite number >= 0",
-            ));
-        }
-        m_step_from(self.covariance_type, &self.means, stats, reg_covar).map_err(|component| {
-            ErrorKind::SingularCovariance {
-                component,
-                iteration,
-                reg_covar,
-            }
-            .into()
-        })
+        Error::check_reg_covar(reg_covar)?;
+        let f = mstep::m_step(
+            self.covariance_type,
+            &self.means,
+            stats,
+            reg_covar,
+            iteration,
+        )?;
+        Ok(Self::from_factored(self.covariance_type, f))
     }
 
     /// Covariance structure.
@@ -306,67 +337,28 @@ impl GaussianMixture {
         validate(data)
     }
 
-    /// Runs `per_chunk(row0, m, scratch)` after computing responsibilities
-    /// (in `scratch.lp`) and log-likelihoods (in `scratch.ll`) for every chunk,
-    /// in parallel, then concatenates the per-block outputs in order.
-    fn map_rows<D: Rows, O: Send>(
-        &self,
-        data: &D,
-        per_row: impl Fn(&[f64], f64) -> O + Sync,
-    ) -> Vec<O> {
-        let k = self.n_components;
-        let mut out = Vec::with_capacity(data.n_samples());
-        let prepared = Prepared::new(self);
-        ordered_blocks(
-            data.n_samples(),
-            |_, start, end| {
-                let mut s = Scratch::new(k, self.n_features);
-                let mut row = vec![0.0; k];
-                let mut block = Vec::with_capacity(end - start);
-                // Compiled for the CPU's instruction set, as the E-step.
-                pulp::Arch::new().dispatch(|| {
-                    let mut lo = start;
-                    while lo < end {
-                        let hi = (lo + CHUNK_ROWS).min(end);
-                        let m = s.load(data, lo, hi, &prepared.shift);
-                        kernel::weighted_log_prob(&prepared, m, &mut s);
-                        kernel::normalise_rows(m, k, &mut s);
-                        for i in 0..m {
-                            kernel::responsibilities_of_row(&s, i, &mut row);
-                            block.push(per_row(&row, s.ll[i]));
-                        }
-                        lo = hi;
-                    }
-                });
-                block
-            },
-            |block| out.extend(block),
-        );
-        out
-    }
-
     /// `log p(x_n)` for every row (scikit-learn's `score_samples`).
     pub fn score_samples<D: Rows>(&self, data: D) -> Result<Vec<f64>> {
         self.check_data(&data)?;
-        Ok(self.map_rows(&data, |_, ll| ll))
+        Ok(map_rows(&self.prepared(), &data, |_, ll| ll))
     }
 
     /// Mean log-likelihood per row (scikit-learn's `score`).
     pub fn score<D: Rows>(&self, data: D) -> Result<f64> {
         self.check_data(&data)?;
-        Ok(SufficientStats::compute(self, &data)?.mean_log_likelihood())
+        Ok(e_step(&self.prepared(), &data, None).mean_log_likelihood())
     }
 
     /// Responsibilities `p(k | x_n)` (`N x K`, row-major; rows sum to 1).
     pub fn predict_proba<D: Rows>(&self, data: D) -> Result<Vec<f64>> {
         self.check_data(&data)?;
-        Ok(self.map_rows(&data, |r, _| r.to_vec()).concat())
+        Ok(map_rows(&self.prepared(), &data, |r, _| r.to_vec()).concat())
     }
 
     /// Most probable component of each row (ties: the lowest index).
     pub fn predict<D: Rows>(&self, data: D) -> Result<Vec<usize>> {
         self.check_data(&data)?;
-        Ok(self.map_rows(&data, |r, _| argmax(r)))
+        Ok(map_rows(&self.prepared(), &data, |r, _| argmax(r)))
     }
 
     /// Bayesian information criterion: `-2 N score + n_parameters ln N`.
@@ -439,113 +431,101 @@ fn argmax(r: &[f64]) -> usize {
     best
 }
 
-/// The M-step formulas of [`GaussianMixture::m_step`] given the means the
-/// statistics are centred on. `Err(component)` names a singular covariance.
-pub(crate) fn m_step_from(
-    covariance_type: CovarianceType,
-    centres: &[f64],
-    stats: &SufficientStats,
-    reg_covar: f64,
-) -> std::result::Result<GaussianMixture, usize> {
-    let p = m_step_parameters(covariance_type, centres, stats, reg_covar);
-    GaussianMixture::assemble(covariance_type, p.k, p.d, p.weights, p.means, p.covariances)
+/// The E-step as a public operation: the statistics a shard contributes
+/// (see the `stats` module docs for the formulas and an example).
+impl SufficientStats {
+    /// Runs the E-step of `model` over `data` and returns its statistics.
+    ///
+    /// One parallel pass over fixed-size blocks; the result is bit-identical
+    /// whatever the size of the rayon thread pool.
+    pub fn compute<D: Rows>(model: &GaussianMixture, data: D) -> Result<Self> {
+        model.check_data(&data)?;
+        Ok(e_step(&model.prepared(), &data, None))
+    }
+
+    /// Runs the E-step of `model` over `data` with one weight per row: every
+    /// row's responsibilities and log-likelihood count `weight` times, and
+    /// [`SufficientStats::n_samples`] is the sum of the weights. Integer
+    /// weights give the statistics of the data with rows repeated (to rounding).
+    ///
+    /// Weights must be finite and non-negative with at least one positive.
+    pub fn compute_weighted<D: Rows>(
+        model: &GaussianMixture,
+        data: D,
+        weights: &[f64],
+    ) -> Result<Self> {
+        model.check_data(&data)?;
+        validate_sample_weights(weights, data.n_samples(), 1)?;
+        Ok(e_step(&model.prepared(), &data, Some(weights)))
+    }
 }
 
-/// Raw parameters of a mixture before its precision factors are computed.
-#[derive(Debug, Clone)]
-pub(crate) struct Parameters {
-    pub k: usize,
-    pub d: usize,
-    pub weights: Vec<f64>,
-    pub means: Vec<f64>,
-    pub covariances: Vec<f64>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DataView;
+    use crate::estep::e_step_on;
 
-/// The parameters of the M-step (see [`m_step_from`]), not yet factored.
-pub(crate) fn m_step_parameters(
-    covariance_type: CovarianceType,
-    centres: &[f64],
-    stats: &SufficientStats,
-    reg_covar: f64,
-) -> Parameters {
-    let (k, d) = (stats.n_components(), stats.n_features());
-    debug_assert_eq!(stats.covariance_type(), covariance_type);
-    let nk_reg: Vec<f64> = stats.nk.iter().map(|n| n + NK_EPS).collect();
-    let total: f64 = nk_reg.iter().sum();
-    let weights: Vec<f64> = nk_reg.iter().map(|n| n / total).collect();
-    let mut means = vec![0.0; k * d];
-    // e_k = mu_k' - mu_k, the shift of each mean (K x D).
-    let mut shift = vec![0.0; k * d];
-    for c in 0..k {
-        let (n_raw, n) = (stats.nk[c], nk_reg[c]);
-        let s = &stats.s[c * d..(c + 1) * d];
-        for j in 0..d {
-            let mu = centres[c * d + j];
-            let new = (s[j] + n_raw * mu) / n;
-            means[c * d + j] = new;
-            shift[c * d + j] = new - mu;
-        }
+    /// A model of each covariance type with distinct, well-conditioned parameters.
+    fn model(ct: CovarianceType, k: usize, d: usize) -> GaussianMixture {
+        let weights = (0..k).map(|c| (c + 1) as f64).collect::<Vec<_>>();
+        let total: f64 = weights.iter().sum();
+        let weights = weights.iter().map(|w| w / total).collect();
+        let means = (0..k * d).map(|i| ((i * 7) % 11) as f64 / 3.0).collect();
+        let full = |c: usize| -> Vec<f64> {
+            (0..d * d)
+                .map(|i| {
+                    if i / d == i % d {
+                        1.0 + 0.1 * c as f64
+                    } else {
+                        0.05
+                    }
+                })
+                .collect()
+        };
+        let covariances = match ct {
+            CovarianceType::Full => (0..k).flat_map(full).collect(),
+            CovarianceType::Tied => full(0),
+            CovarianceType::Diag => (0..k * d).map(|i| 1.0 + 0.01 * i as f64).collect(),
+            CovarianceType::Spherical => (0..k).map(|c| 1.0 + 0.1 * c as f64).collect(),
+        };
+        GaussianMixture::from_parameters(ct, k, d, weights, means, covariances).unwrap()
     }
-    // sum_n r_nk (x_n - mu_k')(x_n - mu_k')^T entry (i, j) from the statistics
-    // centred on mu_k: S_k - s_k e_k^T - e_k s_k^T + N_k e_k e_k^T.
-    let recentred = |c: usize, sc_ij: f64, i: usize, j: usize| -> f64 {
-        let s = &stats.s[c * d..(c + 1) * d];
-        let e = &shift[c * d..(c + 1) * d];
-        sc_ij - s[i] * e[j] - e[i] * s[j] + stats.nk[c] * e[i] * e[j]
-    };
-    let mut covariances = vec![0.0; covariance_type.covariances_len(k, d)];
-    match covariance_type {
-        CovarianceType::Full => {
-            for c in 0..k {
-                let sc = &stats.scatter[c * d * d..(c + 1) * d * d];
-                let cov = &mut covariances[c * d * d..(c + 1) * d * d];
-                for i in 0..d {
-                    for j in 0..=i {
-                        let v = recentred(c, sc[i * d + j], i, j) / nk_reg[c];
-                        cov[i * d + j] = v;
-                        cov[j * d + i] = v;
+
+    /// Every instruction set the CPU has gives the same bits as the scalar
+    /// code: sums over rows keep one partial per row index modulo 8 whatever the
+    /// vector width. Covers the small-D and tiled paths, padding of rows and
+    /// features, all covariance types, weighted rows, and responsibilities
+    /// sparse enough to be gathered (see `kernel::gather`).
+    #[test]
+    fn instruction_sets_agree_bit_for_bit() {
+        let archs = crate::kernel::test_archs();
+        let n = 1000; // not a multiple of 16 or of a chunk
+        for d in [1, 2, 3, 4, 7, 16] {
+            let x: Vec<f64> = (0..n * d)
+                .map(|i| ((i * 2_654_435_761usize) % 1000) as f64 / 150.0)
+                .collect();
+            let w: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.5).collect();
+            // One row in five: responsibilities sparse enough to be gathered.
+            let sparse: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 5 == 2))).collect();
+            let data = DataView::new(&x, n, d).unwrap();
+            for ct in CovarianceType::ALL {
+                let m = model(ct, 3, d);
+                for weights in [None, Some(&w[..]), Some(&sparse[..])] {
+                    let p = m.prepared();
+                    let reference = e_step_on(&p, &data, weights, archs[0]);
+                    assert!(reference.sum_log_likelihood().is_finite());
+                    for &arch in &archs[1..] {
+                        let got = e_step_on(&p, &data, weights, arch);
+                        assert_eq!(
+                            got,
+                            reference,
+                            "{arch:?}, d = {d}, {ct:?}, weighted: {}",
+                            weights.is_some()
+                        );
                     }
-                    cov[i * d + i] += reg_covar;
                 }
             }
         }
-        CovarianceType::Tied => {
-            // The pooled scatter about the new means, over the summed n_k.
-            let sc = &stats.scatter;
-            for i in 0..d {
-                for j in 0..=i {
-                    let mut v = sc[i * d + j];
-                    for c in 0..k {
-                        v = recentred(c, v, i, j);
-                    }
-                    let v = v / total;
-                    covariances[i * d + j] = v;
-                    covariances[j * d + i] = v;
-                }
-                covariances[i * d + i] += reg_covar;
-            }
-        }
-        CovarianceType::Diag | CovarianceType::Spherical => {
-            for c in 0..k {
-                let mut sum = 0.0;
-                for j in 0..d {
-                    let v = recentred(c, stats.scatter[c * d + j], j, j) / nk_reg[c] + reg_covar;
-                    if covariance_type == CovarianceType::Diag {
-                        covariances[c * d + j] = v;
-                    }
-                    sum += v;
-                }
-                if covariance_type == CovarianceType::Spherical {
-                    covariances[c] = sum / d as f64;
-                }
-            }
-        }
-    }
-    Parameters {
-        k,
-        d,
-        weights,
-        means,
-        covariances,
     }
 }

@@ -20,9 +20,10 @@
 //! rounding; in 64 dimensions the densities underflow to zero and the lower
 //! bound becomes `-inf` or NaN.
 
+use crate::covariance::LN_2PI;
 use crate::data::DataView;
-use crate::kernel::LN_2PI;
-use crate::model::{GaussianMixture, NK_EPS};
+use crate::model::GaussianMixture;
+use crate::mstep::NK_EPS;
 
 /// Parameters of the reference EM (plain vectors, row-major).
 #[derive(Debug, Clone, PartialEq)]

@@ -18,11 +18,11 @@ use std::str::FromStr;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::blocks::BLOCK_ROWS;
 use crate::covariance::CovarianceType;
 use crate::data::{Rows, validate};
 use crate::error::{Error, Result};
 use crate::fit::{FitReport, GaussianMixtureParams, Init};
-use crate::kernel::BLOCK_ROWS;
 use crate::model::GaussianMixture;
 
 /// The information criterion a selection minimises.

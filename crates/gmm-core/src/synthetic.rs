@@ -23,10 +23,10 @@ use rand_distr::{Distribution, Gamma, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use crate::blocks::derive_seed;
 use crate::covariance::{CovarianceType, cholesky_lower};
 use crate::data::DataView;
 use crate::error::{Error, Result};
-use crate::init::derive_seed;
 use crate::model::GaussianMixture;
 
 /// A named workload.

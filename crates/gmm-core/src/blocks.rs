@@ -1,0 +1,71 @@
+//! The fixed partition of the rows: chunks inside blocks, blocks in groups.
+//!
+//! ```text
+//! chunk b.j = rows [b * BLOCK_ROWS + j * CHUNK_ROWS, ...)   (the kernels' unit)
+//! block b   = rows [b * BLOCK_ROWS, (b + 1) * BLOCK_ROWS)  (the unit of parallel work)
+//! ```
+//!
+//! Every pass over the data maps the blocks in parallel and folds their
+//! results in block order ([`ordered_blocks`]), each block folding its chunks
+//! in order: the sequence of additions, and so every bit of the result, is
+//! the same whatever the number of threads. Both sizes are constants, never
+//! derived from the thread count.
+
+use rayon::prelude::*;
+
+/// Rows per chunk: the unit of the per-chunk kernels. A constant, never derived
+/// from the thread count.
+pub const CHUNK_ROWS: usize = 256;
+
+/// Rows per block: the unit of parallel work. Each block reduces its chunks
+/// sequentially; block results are merged in index order.
+pub const BLOCK_ROWS: usize = 8192;
+
+/// Blocks processed in parallel before their results are merged. Bounds the
+/// memory held by unmerged block results; does not affect the results.
+const GROUP_BLOCKS: usize = 64;
+
+/// Number of blocks of `n` rows.
+pub(crate) fn n_blocks(n: usize) -> usize {
+    n.div_ceil(BLOCK_ROWS)
+}
+
+/// Rows `start..end` of block `b` of `n` rows.
+pub(crate) fn block_range(b: usize, n: usize) -> (usize, usize) {
+    (b * BLOCK_ROWS, ((b + 1) * BLOCK_ROWS).min(n))
+}
+
+/// Maps every fixed block of `BLOCK_ROWS` rows of `n` in parallel
+/// (`map(block, start, end)`) and folds the results in block order. The fold
+/// sees the same sequence of values whatever the number of threads.
+pub(crate) fn ordered_blocks<A: Send>(
+    n: usize,
+    map: impl Fn(usize, usize, usize) -> A + Sync,
+    mut fold: impl FnMut(A),
+) {
+    let n_blocks = n_blocks(n);
+    let mut first = 0;
+    while first < n_blocks {
+        let last = (first + GROUP_BLOCKS).min(n_blocks);
+        let parts: Vec<A> = (first..last)
+            .into_par_iter()
+            .map(|b| {
+                let (start, end) = block_range(b, n);
+                map(b, start, end)
+            })
+            .collect();
+        parts.into_iter().for_each(&mut fold);
+        first = last;
+    }
+}
+
+/// A well-mixed 64-bit seed for stream `stream` of `seed` (SplitMix64
+/// finaliser): every random draw of the engine comes from a seed derived from
+/// the user's seed and a fixed index (a restart, a block's first row), never
+/// from the thread that draws it.
+pub(crate) fn derive_seed(seed: u64, stream: u64) -> u64 {
+    let mut z = seed ^ stream.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,274 @@
+//! Passes over the data under one model: the fused E-step (statistics),
+//! per-row outputs (log-likelihoods, responsibilities, labels), and the
+//! statistics of a given assignment (the initialisations').
+//!
+//! ```text
+//! for each block b (in parallel), for each chunk of b (in order):
+//!     load -> weighted log-probabilities -> log-sum-exp -> responsibilities
+//!          -> add N_k, s_k, S_k (centred on the current means) to block b's statistics
+//! fold the block statistics in block order; mirror the scatter triangles
+//! ```
+//!
+//! Each block enters the instruction set once ([`for_each_chunk`]); the
+//! inputs are validated by the public callers, once per call.
+
+use pulp::Simd;
+
+use crate::blocks::{CHUNK_ROWS, ordered_blocks};
+use crate::covariance::CovarianceType;
+use crate::data::Rows;
+use crate::kernel::layout::Aligned;
+use crate::kernel::{self, AccumulateWork, Chunk, ChunkPass, LogProbs, Prepared, for_each_chunk};
+use crate::stats::SufficientStats;
+
+/// The fused E-step pass of the model laid out in `prepared` (inputs already
+/// validated), with optional per-row weights (indexed by row of `data`).
+pub(crate) fn e_step<D: Rows>(
+    prepared: &Prepared,
+    data: &D,
+    weights: Option<&[f64]>,
+) -> SufficientStats {
+    e_step_on(prepared, data, weights, pulp::Arch::new())
+}
+
+/// [`e_step`] with the kernels compiled for `arch` (tests compare instruction
+/// sets).
+pub(crate) fn e_step_on<D: Rows>(
+    prepared: &Prepared,
+    data: &D,
+    weights: Option<&[f64]>,
+    arch: pulp::Arch,
+) -> SufficientStats {
+    let (ct, k, d) = prepared.shape();
+    let mut total = SufficientStats::zeros(ct, k, d);
+    ordered_blocks(
+        data.n_samples(),
+        |_, start, end| {
+            let mut pass = EStep {
+                prepared,
+                data,
+                weights,
+                stats: SufficientStats::zeros(ct, k, d),
+                chunk: Chunk::new(d),
+                probs: LogProbs::new(k),
+                work: AccumulateWork::new(d),
+            };
+            for_each_chunk(arch, start, end, &mut pass);
+            pass.stats
+        },
+        |part| {
+            total
+                .merge(&part)
+                .expect("block statistics have the model's shape");
+        },
+    );
+    total.mirror();
+    total
+}
+
+/// The fused E-step of one block, chunk by chunk.
+struct EStep<'a, D: Rows> {
+    prepared: &'a Prepared,
+    data: &'a D,
+    weights: Option<&'a [f64]>,
+    stats: SufficientStats,
+    chunk: Chunk,
+    probs: LogProbs,
+    work: AccumulateWork,
+}
+
+impl<D: Rows> ChunkPass for EStep<'_, D> {
+    #[inline(always)]
+    fn chunk<S: Simd>(&mut self, simd: S, lo: usize, hi: usize) {
+        let Self {
+            prepared,
+            data,
+            weights,
+            stats,
+            chunk,
+            probs,
+            work,
+        } = self;
+        let k = probs.lp.len() / CHUNK_ROWS;
+        let m = chunk.load(*data, lo, hi, &prepared.shift);
+        kernel::weighted_log_prob(simd, prepared, m, chunk, probs);
+        kernel::normalise_rows(m, k, probs);
+        match weights {
+            None => stats.add_rows(kernel::lane_sum(&probs.ll[..m]), m as f64),
+            Some(w) => {
+                let w = &w[lo..hi];
+                let ll = kernel::weigh_rows(w, m, k, probs);
+                stats.add_rows(ll, w.iter().sum::<f64>());
+            }
+        }
+        // Most chunks have no row below the K-th lowest so far: one
+        // vectorisable count settles that.
+        let threshold = stats.lowest_threshold();
+        if probs.ll[..m].iter().filter(|&&ll| ll <= threshold).count() > 0 {
+            for (i, &ll) in probs.ll[..m].iter().enumerate() {
+                let counts = weights.is_none_or(|w| w[lo + i] > 0.0);
+                if ll <= stats.lowest_threshold() && counts {
+                    stats.offer_lowest(ll, (lo + i) as u64);
+                }
+            }
+        }
+        let view = &mut stats.kernel_view();
+        kernel::accumulate(simd, view, &prepared.centres, &probs.lp, m, chunk, work);
+    }
+}
+
+/// `per_row(responsibilities, log-likelihood)` for every row of `data` under
+/// the model laid out in `prepared`, in row order (inputs already validated).
+pub(crate) fn map_rows<D: Rows, O: Send>(
+    prepared: &Prepared,
+    data: &D,
+    per_row: impl Fn(&[f64], f64) -> O + Sync,
+) -> Vec<O> {
+    let (_, k, d) = prepared.shape();
+    let mut out = Vec::with_capacity(data.n_samples());
+    ordered_blocks(
+        data.n_samples(),
+        |_, start, end| {
+            let mut pass = MapRows {
+                prepared,
+                data,
+                per_row: &per_row,
+                chunk: Chunk::new(d),
+                probs: LogProbs::new(k),
+                row: vec![0.0; k],
+                out: Vec::with_capacity(end - start),
+            };
+            for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
+            pass.out
+        },
+        |block| out.extend(block),
+    );
+    out
+}
+
+/// Per-row outputs of one block.
+struct MapRows<'a, D: Rows, F, O> {
+    prepared: &'a Prepared,
+    data: &'a D,
+    per_row: &'a F,
+    chunk: Chunk,
+    probs: LogProbs,
+    row: Vec<f64>,
+    out: Vec<O>,
+}
+
+impl<D: Rows, F: Fn(&[f64], f64) -> O, O> ChunkPass for MapRows<'_, D, F, O> {
+    #[inline(always)]
+    fn chunk<S: Simd>(&mut self, simd: S, lo: usize, hi: usize) {
+        let k = self.row.len();
+        let m = self.chunk.load(self.data, lo, hi, &self.prepared.shift);
+        kernel::weighted_log_prob(simd, self.prepared, m, &self.chunk, &mut self.probs);
+        kernel::normalise_rows(m, k, &mut self.probs);
+        for i in 0..m {
+            kernel::responsibilities_of_row(&self.probs, i, &mut self.row);
+            self.out.push((self.per_row)(&self.row, self.probs.ll[i]));
+        }
+    }
+}
+
+/// Statistics from given responsibilities, as scikit-learn's initialisation
+/// computes parameters from an initial assignment. `fill(row0, m, resp)` writes
+/// the responsibilities of rows `row0..row0+m` into `resp` (`m x K`). Two
+/// passes: the first finds the weighted means, the second the scatter about
+/// them. Returns the statistics of the second pass and the means they are
+/// centred on.
+pub(crate) fn from_responsibilities<D: Rows>(
+    data: &D,
+    weights: Option<&[f64]>,
+    covariance_type: CovarianceType,
+    k: usize,
+    fill: impl Fn(usize, usize, &mut [f64]) + Sync,
+) -> (SufficientStats, Vec<f64>) {
+    let d = data.n_features();
+    let zero_means = vec![0.0; k * d];
+    let no_shift = vec![0.0; d];
+    let pass = |means: &[f64]| {
+        let mut total = SufficientStats::zeros(covariance_type, k, d);
+        ordered_blocks(
+            data.n_samples(),
+            |_, start, end| {
+                let mut pass = Assigned {
+                    data,
+                    weights,
+                    fill: &fill,
+                    means,
+                    no_shift: &no_shift,
+                    k,
+                    stats: SufficientStats::zeros(covariance_type, k, d),
+                    chunk: Chunk::new(d),
+                    work: AccumulateWork::new(d),
+                    rows: vec![0.0; CHUNK_ROWS * k],
+                    resp: Aligned::zeros(CHUNK_ROWS * k),
+                };
+                for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
+                pass.stats
+            },
+            |part| total.merge(&part).expect("same shape"),
+        );
+        total.mirror();
+        total
+    };
+    let first = pass(&zero_means);
+    let mut means = vec![0.0; k * d];
+    for c in 0..k {
+        let nk = first.nk()[c];
+        if nk > 0.0 {
+            for j in 0..d {
+                means[c * d + j] = first.centred_sums()[c * d + j] / nk;
+            }
+        }
+    }
+    (pass(&means), means)
+}
+
+/// The statistics of one block under given responsibilities.
+struct Assigned<'a, D: Rows, F> {
+    data: &'a D,
+    weights: Option<&'a [f64]>,
+    fill: &'a F,
+    means: &'a [f64],
+    no_shift: &'a [f64],
+    k: usize,
+    stats: SufficientStats,
+    chunk: Chunk,
+    work: AccumulateWork,
+    /// Responsibilities of the chunk's rows, row-major (`m x K`).
+    rows: Vec<f64>,
+    /// The same, component-major as the kernels read them.
+    resp: Aligned,
+}
+
+impl<D: Rows, F: Fn(usize, usize, &mut [f64])> ChunkPass for Assigned<'_, D, F> {
+    #[inline(always)]
+    fn chunk<S: Simd>(&mut self, simd: S, lo: usize, hi: usize) {
+        let k = self.k;
+        let m = self.chunk.load(self.data, lo, hi, self.no_shift);
+        (self.fill)(lo, m, &mut self.rows[..m * k]);
+        match self.weights {
+            None => self.stats.add_rows(0.0, m as f64),
+            Some(w) => {
+                let w = &w[lo..hi];
+                for (row, wi) in self.rows[..m * k].chunks_exact_mut(k).zip(w) {
+                    row.iter_mut().for_each(|r| *r *= wi);
+                }
+                self.stats.add_rows(0.0, w.iter().sum::<f64>());
+            }
+        }
+        kernel::responsibilities_from_rows(&self.rows, m, k, &mut self.resp);
+        let view = &mut self.stats.kernel_view();
+        kernel::accumulate(
+            simd,
+            view,
+            self.means,
+            &self.resp,
+            m,
+            &self.chunk,
+            &mut self.work,
+        );
+    }
+}

@@ -1,0 +1,411 @@
+//! Fitting: hyper-parameters (a builder, checked once into [`ValidParams`]),
+//! the observer that watches a fit, the EM loop and its report.
+//!
+//! ```text
+//! for each restart r (seed derived from the user's seed and r):
+//!     model <- init
+//!     repeat: stats <- E-step(model); model <- M-step(stats)    (one pass over the data)
+//!     until |lower bound - previous| < tol, max_iter, or the observer stops it
+//! keep the restart with the best lower bound
+//! ```
+
+mod observer;
+mod report;
+mod run;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+pub use observer::{FitObserver, InitPhase, IterationProgress, NoObserver};
+pub use report::{Fit, FitReport, RestartReport};
+
+use crate::covariance::CovarianceType;
+use crate::data::{Rows, validate, validate_sample_weights};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::GaussianMixture;
+
+/// How EM is started.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum Init {
+    /// k-means++ seeding, then Lloyd's algorithm; the initial model is the
+    /// M-step from the k-means assignment (scikit-learn's default).
+    #[default]
+    KMeans,
+    /// k-means++ seeding only: one-point components at the seeds.
+    KMeansPlusPlus,
+    /// One-point components at `K` rows drawn uniformly without replacement.
+    RandomFromData,
+    /// Uniform random responsibilities for every row.
+    Random,
+    /// Start from exactly these parameters (shapes must match the data and `K`).
+    /// All restarts would be identical, so `n_init` is ignored.
+    Given(GaussianMixture),
+}
+
+impl Init {
+    /// The method, without the parameters of [`Init::Given`].
+    pub fn method(&self) -> InitMethod {
+        match self {
+            Init::KMeans => InitMethod::KMeans,
+            Init::KMeansPlusPlus => InitMethod::KMeansPlusPlus,
+            Init::RandomFromData => InitMethod::RandomFromData,
+            Init::Random => InitMethod::Random,
+            Init::Given(_) => InitMethod::Given,
+        }
+    }
+
+    /// The name used on the command line (`kmeans`, `k-means++`, ...).
+    pub fn name(&self) -> &'static str {
+        self.method().as_str()
+    }
+}
+
+/// An initialisation method by name, as the report records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum InitMethod {
+    /// k-means++ seeding, then Lloyd.
+    #[serde(rename = "kmeans")]
+    KMeans,
+    /// k-means++ seeding only.
+    #[serde(rename = "k-means++")]
+    KMeansPlusPlus,
+    /// `K` rows drawn uniformly.
+    #[serde(rename = "random-from-data")]
+    RandomFromData,
+    /// Uniform random responsibilities.
+    #[serde(rename = "random")]
+    Random,
+    /// Given parameters.
+    #[serde(rename = "given")]
+    Given,
+}
+
+impl InitMethod {
+    /// The name used on the command line and in the report (`"kmeans"`,
+    /// `"k-means++"`, `"random-from-data"`, `"random"`, `"given"`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            InitMethod::KMeans => "kmeans",
+            InitMethod::KMeansPlusPlus => "k-means++",
+            InitMethod::RandomFromData => "random-from-data",
+            InitMethod::Random => "random",
+            InitMethod::Given => "given",
+        }
+    }
+}
+
+impl fmt::Display for InitMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for InitMethod {
+    type Err = Error;
+
+    /// Parses a method name (not `"given"`: given parameters come from a model).
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "kmeans" => InitMethod::KMeans,
+            "k-means++" => InitMethod::KMeansPlusPlus,
+            "random-from-data" => InitMethod::RandomFromData,
+            "random" => InitMethod::Random,
+            _ => {
+                return Err(Error::invalid(
+                    "init",
+                    s,
+                    "one of kmeans, k-means++, random-from-data, random",
+                ));
+            }
+        })
+    }
+}
+
+impl From<InitMethod> for Option<Init> {
+    /// The [`Init`] of a method (`None` for [`InitMethod::Given`], which needs
+    /// parameters).
+    fn from(m: InitMethod) -> Self {
+        Some(match m {
+            InitMethod::KMeans => Init::KMeans,
+            InitMethod::KMeansPlusPlus => Init::KMeansPlusPlus,
+            InitMethod::RandomFromData => Init::RandomFromData,
+            InitMethod::Random => Init::Random,
+            InitMethod::Given => return None,
+        })
+    }
+}
+
+/// Hyper-parameters of a Gaussian mixture fit (builder; scikit-learn's
+/// `GaussianMixture` defaults).
+///
+/// ```
+/// use gmm_core::{DataView, GaussianMixtureParams};
+/// // Two well-separated groups of points on a line.
+/// let x: Vec<f64> = (0..200).map(|i| if i < 100 { i as f64 * 0.01 } else { 10.0 + i as f64 * 0.01 }).collect();
+/// let data = DataView::new(&x, 200, 1).unwrap();
+/// let fit = GaussianMixtureParams::new(2).seed(7).fit(data).unwrap();
+/// let mut means = fit.model.means().to_vec();
+/// means.sort_by(f64::total_cmp);
+/// assert!((means[0] - 0.495).abs() < 1e-6 && (means[1] - 11.495).abs() < 1e-6);
+/// assert!(fit.report.converged);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaussianMixtureParams {
+    n_components: usize,
+    covariance_type: CovarianceType,
+    init: Init,
+    n_init: usize,
+    max_iter: usize,
+    tol: f64,
+    reg_covar: f64,
+    seed: u64,
+    reseed_collapsed: bool,
+}
+
+/// The default seed: fixed, so two identical runs give identical models.
+pub const DEFAULT_SEED: u64 = 0;
+
+impl GaussianMixtureParams {
+    /// Parameters for `n_components` components and the defaults: full
+    /// covariances, k-means init, 1 restart, 100 iterations, `tol = 1e-3`,
+    /// `reg_covar = 1e-6`, seed [`DEFAULT_SEED`].
+    pub fn new(n_components: usize) -> Self {
+        Self {
+            n_components,
+            covariance_type: CovarianceType::Full,
+            init: Init::KMeans,
+            n_init: 1,
+            max_iter: 100,
+            tol: 1e-3,
+            reg_covar: 1e-6,
+            seed: DEFAULT_SEED,
+            reseed_collapsed: false,
+        }
+    }
+
+    /// Covariance structure.
+    pub fn covariance_type(mut self, covariance_type: CovarianceType) -> Self {
+        self.covariance_type = covariance_type;
+        self
+    }
+
+    /// Initialisation method.
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Number of restarts (each with its own derived seed); the one with the
+    /// best final lower bound is kept.
+    pub fn n_init(mut self, n_init: usize) -> Self {
+        self.n_init = n_init;
+        self
+    }
+
+    /// Maximum EM iterations per restart (`0` only initialises).
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Convergence threshold on the change of the lower bound (mean
+    /// log-likelihood per sample) between iterations; `0` runs `max_iter`.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Non-negative value added to every covariance diagonal.
+    pub fn reg_covar(mut self, reg_covar: f64) -> Self {
+        self.reg_covar = reg_covar;
+        self
+    }
+
+    /// Seed of every random choice.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The initialisation method.
+    pub fn init_method(&self) -> &Init {
+        &self.init
+    }
+
+    pub(crate) fn with_components(mut self, n_components: usize) -> Self {
+        self.n_components = n_components;
+        self
+    }
+
+    /// Opt-in recovery of collapsed components (default off: scikit-learn's
+    /// behaviour, where `reg_covar` keeps an empty component finite and a
+    /// singular covariance is an error naming the component).
+    ///
+    /// When on, after each E-step a component holding less than one row's
+    /// worth of responsibility (`N_k` below the mean row weight), or whose
+    /// new covariance is not positive definite, is re-seeded at the row with
+    /// the lowest log-likelihood under the current model (the next lowest for
+    /// a second component...): its mean becomes that row, its covariance the
+    /// average variance of the healthy components (diagonal), its weight
+    /// `1/K` before renormalising. Each event is listed in
+    /// [`FitReport::reseeds`]; an iteration that re-seeds never counts as
+    /// converged. A singular tied covariance cannot be fixed this way and
+    /// stays an error.
+    pub fn reseed_collapsed(mut self, on: bool) -> Self {
+        self.reseed_collapsed = on;
+        self
+    }
+
+    /// `K`.
+    pub fn n_components(&self) -> usize {
+        self.n_components
+    }
+
+    /// Checks the hyper-parameters on their own (linfa's `ParamGuard`): `K`
+    /// and `n_init` at least 1, `tol` and `reg_covar` finite and `>= 0`.
+    /// Every `fit` runs it; the data are checked against the result once per
+    /// call.
+    pub fn check(&self) -> Result<ValidParams<'_>> {
+        if self.n_components == 0 {
+            return Err(Error::invalid("n_components", 0, "at least 1"));
+        }
+        if !(self.tol >= 0.0 && self.tol.is_finite()) {
+            return Err(Error::invalid("tol", self.tol, "a finite number >= 0"));
+        }
+        Error::check_reg_covar(self.reg_covar)?;
+        if self.n_init == 0 {
+            return Err(Error::invalid("n_init", 0, "at least 1"));
+        }
+        Ok(ValidParams(self))
+    }
+}
+
+/// Hyper-parameters that passed [`GaussianMixtureParams::check`].
+#[derive(Debug, Clone, Copy)]
+pub struct ValidParams<'a>(&'a GaussianMixtureParams);
+
+impl std::ops::Deref for ValidParams<'_> {
+    type Target = GaussianMixtureParams;
+    fn deref(&self) -> &GaussianMixtureParams {
+        self.0
+    }
+}
+
+impl ValidParams<'_> {
+    /// Checks `data` (and the initial model, if given) against the
+    /// parameters, scanning the data once; the data must not be scanned again.
+    fn check_data<D: Rows>(&self, data: &D) -> Result<()> {
+        validate(data)?;
+        self.check_shape(data)
+    }
+
+    /// The shape checks of [`ValidParams::check_data`], for data already
+    /// scanned for non-finite values.
+    pub(crate) fn check_shape<D: Rows>(&self, data: &D) -> Result<()> {
+        if data.n_samples() < self.n_components {
+            return Err(ErrorKind::TooFewSamples {
+                n_samples: data.n_samples(),
+                n_components: self.n_components,
+            }
+            .into());
+        }
+        if let Init::Given(m) = &self.init {
+            if m.n_components() != self.n_components {
+                return Err(Error::dimension(
+                    "components of the initial model vs. n_components",
+                    self.n_components,
+                    m.n_components(),
+                ));
+            }
+            if m.n_features() != data.n_features() {
+                return Err(Error::dimension(
+                    "features of the initial model vs. data columns",
+                    data.n_features(),
+                    m.n_features(),
+                ));
+            }
+            if m.covariance_type() != self.covariance_type {
+                return Err(ErrorKind::Unsupported {
+                    what: format!(
+                        "the initial model has covariance type '{}' but the fit asks for '{}': \
+                         use the same type",
+                        m.covariance_type(),
+                        self.covariance_type
+                    ),
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl GaussianMixtureParams {
+    /// Fits the mixture to `data` (`f64` or `f32` rows).
+    ///
+    /// `data` is any [`Rows`]: a [`crate::DataView`] (by value), or
+    /// [`crate::Shards`] (by reference).
+    pub fn fit<D: Rows>(&self, data: D) -> Result<Fit> {
+        self.fit_with_observer(data, &mut NoObserver)
+    }
+
+    /// Fits, calling `observer` after every iteration (it may stop the fit).
+    pub fn fit_with_observer<D: Rows>(
+        &self,
+        data: D,
+        observer: &mut dyn FitObserver,
+    ) -> Result<Fit> {
+        self.fit_impl(data, None, observer)
+    }
+
+    /// Fits with one non-negative weight per row: a row of weight `w` counts
+    /// as `w` rows in `N_k`, the means, the covariances, the lower bound (the
+    /// weighted mean log-likelihood) and the initialisation (weighted
+    /// k-means++ and Lloyd; `random-from-data` draws rows in proportion to
+    /// their weight). Integer weights give the fit on the data with rows
+    /// repeated, to rounding.
+    ///
+    /// ```
+    /// use gmm_core::{DataView, GaussianMixtureParams};
+    /// let x = [0.0, 0.1, 0.2, 5.0, 5.1, 5.3];
+    /// let w = [1.0, 2.0, 1.0, 0.5, 3.0, 1.0];
+    /// let fit = GaussianMixtureParams::new(2)
+    ///     .fit_weighted(DataView::new(&x, 6, 1).unwrap(), &w)
+    ///     .unwrap();
+    /// assert!((fit.model.weights().iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    /// ```
+    ///
+    /// Weights of the wrong length, negative, not finite, all zero, or fewer
+    /// positive than `n_components` are an [`ErrorKind::InvalidSampleWeights`].
+    pub fn fit_weighted<D: Rows>(&self, data: D, weights: &[f64]) -> Result<Fit> {
+        self.fit_weighted_with_observer(data, weights, &mut NoObserver)
+    }
+
+    /// [`GaussianMixtureParams::fit_weighted`] with an observer.
+    pub fn fit_weighted_with_observer<D: Rows>(
+        &self,
+        data: D,
+        weights: &[f64],
+        observer: &mut dyn FitObserver,
+    ) -> Result<Fit> {
+        self.fit_impl(data, Some(weights), observer)
+    }
+
+    fn fit_impl<D: Rows>(
+        &self,
+        data: D,
+        weights: Option<&[f64]>,
+        observer: &mut dyn FitObserver,
+    ) -> Result<Fit> {
+        let valid = self.check()?;
+        valid.check_data(&data)?;
+        if let Some(w) = weights {
+            validate_sample_weights(w, data.n_samples(), self.n_components)?;
+        }
+        valid.fit_checked(&data, weights, observer)
+    }
+}

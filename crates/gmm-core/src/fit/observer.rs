@@ -1,0 +1,84 @@
+//! Watching a fit: progress of the initialisation and of every iteration.
+
+use std::ops::ControlFlow;
+
+/// A phase of an initialisation, as reported to [`FitObserver::on_init_progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InitPhase {
+    /// k-means++ seeding: steps are centres chosen.
+    KMeansPlusPlus,
+    /// Lloyd's algorithm (the k-means init): steps are iterations.
+    Lloyd,
+}
+
+impl InitPhase {
+    /// `"k-means++"` or `"lloyd"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            InitPhase::KMeansPlusPlus => "k-means++",
+            InitPhase::Lloyd => "lloyd",
+        }
+    }
+}
+
+/// Progress of one EM iteration, handed to a [`FitObserver`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IterationProgress {
+    /// Zero-based restart.
+    pub restart: usize,
+    /// Number of restarts.
+    pub n_init: usize,
+    /// One-based iteration within the restart.
+    pub iteration: usize,
+    /// Maximum iterations.
+    pub max_iter: usize,
+    /// Lower bound (mean log-likelihood) of this iteration.
+    pub lower_bound: f64,
+    /// Change from the previous iteration (`+inf` at the first).
+    pub change: f64,
+    /// Seconds this iteration took.
+    pub seconds: f64,
+}
+
+/// Watches a fit, and can stop it.
+///
+/// `on_iteration` is called after every EM iteration; returning
+/// `ControlFlow::Break(())` stops the fit after that iteration: the best model
+/// so far is returned with `converged = false` and [`FitReport::stopped`] set.
+/// A closure `FnMut(&IterationProgress) -> ControlFlow<()>` is an observer.
+pub trait FitObserver {
+    /// A restart begins (before its initialisation).
+    fn on_restart(&mut self, _restart: usize, _n_init: usize) {}
+    /// Progress of the restart's initialisation: `_done` of at most `_total`
+    /// steps of `_phase` (k-means++: centres chosen; Lloyd: iterations, which
+    /// may stop before `_total` when they converge).
+    fn on_init_progress(
+        &mut self,
+        _restart: usize,
+        _phase: InitPhase,
+        _done: usize,
+        _total: usize,
+    ) {
+    }
+    /// The restart's initialisation finished after `_seconds`.
+    fn on_initialised(&mut self, _restart: usize, _seconds: f64) {}
+    /// An EM iteration finished.
+    fn on_iteration(&mut self, progress: &IterationProgress) -> ControlFlow<()>;
+}
+
+impl<F: FnMut(&IterationProgress) -> ControlFlow<()>> FitObserver for F {
+    fn on_iteration(&mut self, progress: &IterationProgress) -> ControlFlow<()> {
+        self(progress)
+    }
+}
+
+/// An observer that watches nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl FitObserver for NoObserver {
+    fn on_iteration(&mut self, _: &IterationProgress) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}

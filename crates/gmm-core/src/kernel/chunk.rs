@@ -1,0 +1,172 @@
+//! Loading a chunk: rows `lo..hi` of the data, widened to `f64`, shifted,
+//! transposed into strips of 8 rows.
+//!
+//! ```text
+//! xt[(t * (Dp + 1) + a) * 8 + l] = x[lo + 8t + l, a] - shift[a]    (a < D, row < hi)
+//!                                 = 0                             (padding)
+//! ```
+
+use super::layout::{Aligned, padded_features, padded_rows, strip_len};
+use super::{CH, L};
+use crate::data::{Rows, Scalar};
+
+/// One chunk of rows in the kernels' layout: the workspace of [`Chunk::load`],
+/// read by every kernel after it.
+pub(crate) struct Chunk {
+    /// Features of the data.
+    pub(super) d: usize,
+    /// The chunk widened to f64 in strips of 8 rows: strip `t` holds features
+    /// `0..Dp` of rows `8t..8t+8`, feature-major (`xt[(t * (Dp + 1) + a) * 8 + l]`);
+    /// features `D..Dp` are zero.
+    pub(crate) xt: Aligned,
+}
+
+impl Chunk {
+    /// An empty chunk of `d` features.
+    pub fn new(d: usize) -> Self {
+        let dp = padded_features(d);
+        Self {
+            d,
+            xt: Aligned::zeros(strip_len(dp) * CH / L),
+        }
+    }
+
+    /// Copies rows `lo..hi` (at most [`CHUNK_ROWS`]) of `data`, minus `shift`
+    /// (`D`), into the transposed chunk as f64 (zeros in the padding rows up to
+    /// a multiple of 32); returns `m = hi - lo`.
+    #[inline(always)]
+    pub fn load<D: Rows>(&mut self, data: &D, lo: usize, hi: usize, shift: &[f64]) -> usize {
+        debug_assert!(hi - lo <= CH);
+        let d = data.n_features();
+        let panel = strip_len(padded_features(d));
+        let xt = &mut self.xt;
+        // A contiguous chunk is transposed here, inlined into the kernel that
+        // calls `load` and compiled for its instruction set; pieces go through
+        // a dynamic call (compiled for the baseline set).
+        match data.contiguous(lo, hi) {
+            Some(view) => transpose_rows(xt, panel, 0, view.as_slice(), view.n_samples(), d, shift),
+            None => {
+                let mut i = 0;
+                data.for_each_piece(lo, hi, &mut |piece| {
+                    transpose_rows(xt, panel, i, piece.as_slice(), piece.n_samples(), d, shift);
+                    i += piece.n_samples();
+                });
+            }
+        }
+        let m = hi - lo;
+        for i in m..padded_rows(m) {
+            let at = (i / L) * panel + i % L;
+            for a in 0..d {
+                xt[at + a * L] = 0.0;
+            }
+        }
+        m
+    }
+}
+
+/// Writes the `n` rows of `rows` (row-major, `d` columns), minus `shift`, into
+/// the strips of `xt` (`panel` values apart) as rows `i0..i0 + n` of the chunk.
+#[inline(always)]
+fn transpose_rows<T: Scalar>(
+    xt: &mut [f64],
+    panel: usize,
+    i0: usize,
+    rows: &[T],
+    n: usize,
+    d: usize,
+    shift: &[f64],
+) {
+    let (mut i, mut r) = (i0, 0);
+    while r < n {
+        if i % L == 0 && r + L <= n {
+            // A whole strip: 8 rows into 8 lanes of each feature, with common
+            // widths known to the compiler (unrolled, no bounds checks).
+            let src = &rows[r * d..(r + L) * d];
+            let dst = &mut xt[(i / L) * panel..(i / L) * panel + d * L];
+            macro_rules! width {
+                ($($dd:literal)*) => {
+                    match d {
+                        $($dd => transpose_strip::<T, $dd>(dst, src, shift),)*
+                        _ => transpose_strip::<T, 0>(dst, src, shift),
+                    }
+                };
+            }
+            width!(1 2 3 4 5 6 7 8 16);
+            r += L;
+            i += L;
+        } else {
+            let at = (i / L) * panel + i % L;
+            for (a, v) in rows[r * d..(r + 1) * d].iter().enumerate() {
+                xt[at + a * L] = v.to_f64() - shift[a];
+            }
+            r += 1;
+            i += 1;
+        }
+    }
+}
+
+/// One strip of [`transpose_rows`]: `dst[a * 8 + l] = src[l * d + a] - shift[a]`
+/// for `d = DD` columns (`DD = 0`: `d = src.len() / 8`).
+#[inline(always)]
+fn transpose_strip<T: Scalar, const DD: usize>(dst: &mut [f64], src: &[T], shift: &[f64]) {
+    let d = if DD > 0 { DD } else { src.len() / L };
+    let (dst, src, shift) = (&mut dst[..d * L], &src[..d * L], &shift[..d]);
+    for a in 0..d {
+        for l in 0..L {
+            dst[a * L + l] = src[l * d + a].to_f64() - shift[a];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{DataView, Shards};
+
+    #[test]
+    fn chunks_load_the_same_through_either_path_at_every_width() {
+        // Widths with their own compiled transpose and widths without.
+        for d in [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 64] {
+            let n = 300;
+            let x: Vec<f64> = (0..n * d).map(|i| (i * 37 % 1000) as f64 - 400.5).collect();
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let shift: Vec<f64> = (0..d).map(|a| a as f64 * 0.25 - 1.0).collect();
+            let data = DataView::new(&x, n, d).unwrap();
+            // Shards cut at odd places: chunks read piece by piece.
+            let cuts = [0, 3, 11, 12, 150, 251, n];
+            let shards =
+                Shards::new(cuts.windows(2).map(|w| data.rows(w[0], w[1])).collect()).unwrap();
+            let data32 = DataView::new(&x32, n, d).unwrap();
+            for (lo, hi) in [(0, 256), (3, 259), (256, 300), (5, 6)] {
+                let mut direct = Chunk::new(d);
+                let mut pieces = Chunk::new(d);
+                let mut narrow = Chunk::new(d);
+                assert!(data.contiguous(lo, hi).is_some());
+                let crosses = cuts.iter().any(|&c| lo < c && c < hi);
+                assert_eq!(shards.contiguous(lo, hi).is_none(), crosses);
+                let m = direct.load(&data, lo, hi, &shift);
+                assert_eq!(pieces.load(&shards, lo, hi, &shift), m);
+                narrow.load(&data32, lo, hi, &shift);
+                let panel = strip_len(padded_features(d));
+                for i in 0..padded_rows(m) {
+                    for a in 0..padded_features(d) {
+                        let at = (i / L) * panel + a * L + i % L;
+                        let want = if i < m && a < d {
+                            x[(lo + i) * d + a] - shift[a]
+                        } else {
+                            0.0
+                        };
+                        let f32_want = if i < m && a < d {
+                            x32[(lo + i) * d + a] as f64 - shift[a]
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(direct.xt[at], want, "d {d}, rows {lo}..{hi}, i {i}, a {a}");
+                        assert_eq!(pieces.xt[at], want, "pieces: d {d}, i {i}, a {a}");
+                        assert_eq!(narrow.xt[at], f32_want, "f32: d {d}, i {i}, a {a}");
+                    }
+                }
+            }
+        }
+    }
+}
