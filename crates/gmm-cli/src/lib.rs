@@ -10,8 +10,10 @@
 #![forbid(unsafe_code)]
 
 mod args;
-mod commands;
+mod cmd;
+mod outputs;
 mod plot;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -33,10 +35,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match commands::run(cli) {
-        Ok(commands::Outcome::Done) => ExitCode::SUCCESS,
+    match cmd::run(cli) {
+        Ok(cmd::Outcome::Done) => ExitCode::SUCCESS,
         // Ctrl-C: the outputs were written, the fit stopped early.
-        Ok(commands::Outcome::Interrupted) => ExitCode::from(130),
+        Ok(cmd::Outcome::Interrupted) => ExitCode::from(130),
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(1)

@@ -346,7 +346,12 @@ impl GaussianMixture {
     /// Mean log-likelihood per row (scikit-learn's `score`).
     pub fn score<D: Rows>(&self, data: D) -> Result<f64> {
         self.check_data(&data)?;
-        Ok(e_step(&self.prepared(), &data, None).mean_log_likelihood())
+        Ok(self.score_checked(&data))
+    }
+
+    /// [`GaussianMixture::score`] of data already checked against the model.
+    pub(crate) fn score_checked<D: Rows>(&self, data: &D) -> f64 {
+        e_step(&self.prepared(), data, None).mean_log_likelihood()
     }
 
     /// Responsibilities `p(k | x_n)` (`N x K`, row-major; rows sum to 1).

@@ -22,7 +22,7 @@ use crate::blocks::BLOCK_ROWS;
 use crate::covariance::CovarianceType;
 use crate::data::{Rows, validate};
 use crate::error::{Error, Result};
-use crate::fit::{FitReport, GaussianMixtureParams, Init};
+use crate::fit::{FitReport, GaussianMixtureParams, Init, NoObserver};
 use crate::model::GaussianMixture;
 
 /// The information criterion a selection minimises.
@@ -198,14 +198,13 @@ impl ModelSelection {
             .flat_map(|&k| self.covariance_types.iter().map(move |&t| (k, t)))
             .collect();
         let fit_one = |&(k, ct): &(usize, CovarianceType)| -> Result<Candidate> {
-            let fit = self
-                .params
-                .clone()
-                .with_components(k)
-                .covariance_type(ct)
-                .fit(&data)?;
+            // The data were scanned once above: check the shapes only.
+            let params = self.params.clone().with_components(k).covariance_type(ct);
+            let valid = params.check()?;
+            valid.check_shape(&data)?;
+            let fit = valid.fit_checked(&data, None, &mut NoObserver)?;
             let n = data.n_samples() as f64;
-            let score = fit.model.score(&data)?;
+            let score = fit.model.score_checked(&data);
             let p = fit.model.n_parameters();
             Ok(Candidate {
                 n_components: k,

@@ -28,7 +28,7 @@ pub use csv_import::{CsvOptions, CsvSummary, csv_to_npy};
 pub use error::{Error, ErrorKind, Result};
 pub use model_file::{MODEL_FORMAT, MODEL_VERSION, load_model, model_to_json, save_model};
 pub use npy::{
-    Dataset, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, parse_header, write_npy,
-    write_view,
+    Dataset, DatasetInfo, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, parse_header,
+    write_npy, write_view,
 };
 pub use source::{DataSource, SourceRows};

@@ -1,75 +1,10 @@
-//! Command-line arguments (the contract of DESIGN.md §3).
+//! The arguments of each verb (shared groups from [`super::flags`]).
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
-/// Fit Gaussian mixture models by expectation-maximisation, fast and
-/// deterministically on many cores.
-#[derive(Debug, Parser)]
-#[command(name = "gmm", version, propagate_version = true)]
-pub struct Cli {
-    /// The command to run.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// The commands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Fit a mixture to a .npy dataset and write the model JSON.
-    #[command(
-        after_help = "Example:\n  gmm fit x.npy --components 3 --out model.json --report report.json\n  \
-        gmm fit x.npy --components 3 --init start.json --tol 0 --max-iter 50 --out model.json"
-    )]
-    Fit(FitArgs),
-    /// Fit a range of component counts (and covariance types), print the
-    /// log-likelihood, BIC and AIC of each, and mark the best.
-    #[command(after_help = "Example:\n  gmm select x.npy --components 1..10\n  \
-        gmm select x.npy --components 2,4,8 --covariance all --criterion aic --out best.json")]
-    Select(SelectArgs),
-    /// Assign each row to its most probable component (int64 labels), or
-    /// write the responsibilities (float64, N x K) with --proba.
-    #[command(
-        after_help = "Example:\n  gmm predict model.json x.npy --out labels.npy\n  \
-        gmm predict model.json x.npy --proba --out proba.npy"
-    )]
-    Predict(PredictArgs),
-    /// Mean log-likelihood per row of the data under a model; --json adds BIC, AIC and n_samples.
-    #[command(
-        after_help = "Example:\n  gmm score model.json x.npy\n  gmm score model.json x.npy --json"
-    )]
-    Score(ScoreArgs),
-    /// Draw rows from a model (float64, N x D), seeded.
-    #[command(
-        after_help = "Example:\n  gmm sample model.json --n 1000 --seed 3 --out x.npy --labels z.npy"
-    )]
-    Sample(SampleArgs),
-    /// Draw a model over its data: points coloured by responsibilities, 1, 2
-    /// and 3 sigma ellipses, means (PCA projection when D > 2).
-    #[command(
-        after_help = "Example:\n  gmm plot model.json x.npy --out fit.png\n  gmm plot model.json x.npy --out fit.svg"
-    )]
-    Plot(PlotArgs),
-    /// The main job on its embedded default: the seeds' three-cluster data
-    /// (1,000,000 points), fitted with K = 3; prints true against fitted
-    /// parameters, writes the model JSON and a picture.
-    #[command(after_help = "Example:\n  gmm demo\n  gmm demo --out-dir demo --n 100000")]
-    Demo(DemoArgs),
-    /// Describe a .npy dataset: rows, columns, dtype, byte order, layout, whether it is mapped or copied.
-    #[command(after_help = "Example:\n  gmm info x.npy")]
-    Info(InfoArgs),
-    /// Convert a numeric CSV file to a float64 .npy file.
-    #[command(
-        after_help = "Example:\n  gmm convert data.csv data.npy\n  gmm convert data.tsv data.npy --delimiter tab --no-header"
-    )]
-    Convert(ConvertArgs),
-    /// Generate a seeded synthetic dataset (a benchmark workload) as .npy.
-    #[command(
-        after_help = "Example:\n  gmm generate --preset seed2d --n 100000 --seed 1 --out x.npy"
-    )]
-    Generate(GenerateArgs),
-}
+use super::{EmFlags, ThreadsFlag};
 
 /// Arguments of `gmm fit`.
 #[derive(Debug, Args)]
@@ -88,24 +23,12 @@ pub struct FitArgs {
     /// JSON file to start from (weights, means, covariances are enough).
     #[arg(long, default_value = "kmeans")]
     pub init: String,
-    /// Number of restarts; the best lower bound is kept.
-    #[arg(long, default_value_t = 1)]
-    pub n_init: usize,
-    /// Maximum EM iterations per restart (0 only initialises).
-    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
-    pub max_iter: usize,
-    /// Stop when the mean log-likelihood changes by less than this (0: never).
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
-    pub tol: f64,
-    /// Added to every covariance diagonal.
-    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
-    pub reg_covar: f64,
-    /// Seed of all random choices (fixed default: identical runs, identical files).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
+    /// EM settings shared with `select`.
+    #[command(flatten)]
+    pub em: EmFlags,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsFlag,
     /// Re-seed a component that empties or whose covariance turns singular
     /// at the row with the lowest likelihood (listed under "reseeds" in the
     /// report) instead of keeping it empty or failing.
@@ -189,24 +112,12 @@ pub struct SelectArgs {
     /// Initialisation method of every fit: kmeans, k-means++, random-from-data or random.
     #[arg(long, default_value = "kmeans")]
     pub init: String,
-    /// Restarts per candidate; the best lower bound is kept.
-    #[arg(long, default_value_t = 1)]
-    pub n_init: usize,
-    /// Maximum EM iterations per fit.
-    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
-    pub max_iter: usize,
-    /// Convergence tolerance on the mean log-likelihood.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
-    pub tol: f64,
-    /// Added to every covariance diagonal.
-    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
-    pub reg_covar: f64,
-    /// Seed of all random choices.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
+    /// EM settings shared with `fit`.
+    #[command(flatten)]
+    pub em: EmFlags,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsFlag,
     /// Where to write the best model's JSON.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -234,9 +145,9 @@ pub struct PredictArgs {
     /// Output .npy file.
     #[arg(long)]
     pub out: PathBuf,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsFlag,
 }
 
 /// Arguments of `gmm score`.
@@ -249,9 +160,9 @@ pub struct ScoreArgs {
     /// Print {"mean_log_likelihood", "bic", "aic", "n_samples"} as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsFlag,
 }
 
 /// Arguments of `gmm sample`.
@@ -300,7 +211,7 @@ pub struct DemoArgs {
     /// Seed of the data and of the fit.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsFlag,
 }

@@ -1,0 +1,63 @@
+//! Raw flag values to typed settings, in one place.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use gmm_core::{CovarianceType, Init, InitMethod};
+
+/// `--init`: a method name, or a model file to start from.
+pub fn parse_init(s: &str) -> Result<Init> {
+    if let Some(init) = s.parse::<InitMethod>().ok().and_then(Option::<Init>::from) {
+        return Ok(init);
+    }
+    Ok({
+        let path = s;
+        {
+            let p = Path::new(path);
+            if !p.exists() {
+                bail!(
+                    "--init '{path}' is neither a method (kmeans, k-means++, random-from-data, random) \
+                     nor an existing model file"
+                );
+            }
+            Init::Given(gmm_io::load_model(p).context("cannot use it as --init")?)
+        }
+    })
+}
+
+/// Parses `1..10` (inclusive), `2,4,8` or `3`.
+pub fn parse_components(s: &str) -> Result<Vec<usize>> {
+    let bad = || {
+        anyhow::anyhow!(
+            "--components '{s}' is not a range like 1..10, a list like 2,4,8, or a number"
+        )
+    };
+    let ks: Vec<usize> = if let Some((a, b)) = s.split_once("..") {
+        let (a, b): (usize, usize) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if a > b {
+            bail!("--components '{s}' is an empty range: write the smaller count first");
+        }
+        (a..=b).collect()
+    } else {
+        s.split(',')
+            .map(|p| p.trim().parse().map_err(|_| bad()))
+            .collect::<Result<_>>()?
+    };
+    if ks.contains(&0) {
+        bail!("--components '{s}' includes 0: every candidate needs at least one component");
+    }
+    Ok(ks)
+}
+
+/// `--covariance` of `select`: a list such as `full,diag`, or `all`.
+pub fn parse_covariances(s: &str) -> Result<Vec<CovarianceType>> {
+    if s == "all" {
+        return Ok(CovarianceType::ALL.to_vec());
+    }
+    Ok(s.split(',')
+        .map(|t| t.trim().parse())
+        .collect::<std::result::Result<_, _>>()?)
+}

@@ -1,0 +1,132 @@
+//! The verbs about data files: `generate`, `info`, `convert`.
+
+use std::io::Write;
+
+use anyhow::{Result, bail};
+use gmm_core::Preset;
+use gmm_io::{DataSource, Dataset};
+
+use crate::args::{ConvertArgs, GenerateArgs, InfoArgs};
+use crate::outputs::check_not_input;
+
+pub(crate) fn generate(a: GenerateArgs) -> Result<()> {
+    let preset: Preset = a.preset.parse()?;
+    let (default_n, d, _) = preset.shape();
+    let n = a.n.unwrap_or(default_n);
+    if n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let x = preset.generate(Some(n), a.seed);
+    gmm_io::write_npy(&a.out, &x, &[n, d])?;
+    Ok(())
+}
+
+pub(crate) fn info(a: InfoArgs) -> Result<()> {
+    if a.data.is_dir() {
+        let src = DataSource::open(&a.data)?;
+        let mut out = std::io::stdout().lock();
+        let n = src.shards().count();
+        writeln!(
+            out,
+            "directory   {} ({n} shards, read in name order as one dataset)",
+            a.data.display()
+        )?;
+        writeln!(
+            out,
+            "shape       {} rows x {} columns",
+            src.n_samples(),
+            src.n_features()
+        )?;
+        writeln!(out, "dtype       {}", src.dtype().name())?;
+        for (p, ds) in src.shards() {
+            let how = match &ds.info().conversion {
+                None => "memory-mapped".to_string(),
+                Some(why) => format!("copied ({why})"),
+            };
+            writeln!(
+                out,
+                "shard       {}: {} rows, {}",
+                p.display(),
+                ds.n_samples(),
+                how
+            )?;
+        }
+        return Ok(());
+    }
+    let ds = Dataset::open(&a.data)?;
+    let i = ds.info();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "file        {} ({} bytes)",
+        a.data.display(),
+        i.file_bytes
+    )?;
+    writeln!(out, "format      .npy {}.{}", i.version.0, i.version.1)?;
+    writeln!(
+        out,
+        "shape       {} rows x {} columns{}",
+        ds.n_samples(),
+        ds.n_features(),
+        if i.shape.len() == 1 {
+            " (1-D array read as one column)"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(
+        out,
+        "dtype       {} ('{}'), read as {}",
+        i.source_dtype,
+        i.descr,
+        ds.dtype().name()
+    )?;
+    writeln!(out, "byte order  {}", i.byte_order)?;
+    writeln!(out, "layout      {}", i.layout)?;
+    match &i.conversion {
+        None => writeln!(out, "storage     memory-mapped, read in place (no copy)")?,
+        Some(why) => writeln!(out, "storage     copied into memory ({why})")?,
+    }
+    let bytes = ds.n_samples() as f64
+        * ds.n_features() as f64
+        * if ds.dtype() == gmm_io::Dtype::F64 {
+            8.0
+        } else {
+            4.0
+        };
+    writeln!(out, "data size   {:.1} MB", bytes / 1e6)?;
+    Ok(())
+}
+
+pub(crate) fn convert(a: ConvertArgs) -> Result<()> {
+    check_not_input(&a.output, &[a.input.as_path()])?;
+    let delimiter = match a.delimiter.as_str() {
+        "tab" | "\\t" => b'\t',
+        d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+        d => bail!("--delimiter '{d}' must be one ASCII character or 'tab'"),
+    };
+    let header = if a.no_header {
+        Some(false)
+    } else if a.header {
+        Some(true)
+    } else {
+        None
+    };
+    let s = gmm_io::csv_to_npy(
+        &a.input,
+        &a.output,
+        gmm_io::CsvOptions { header, delimiter },
+    )?;
+    eprintln!(
+        "wrote {} rows x {} columns{} to {}",
+        s.n_samples,
+        s.n_features,
+        if s.had_header {
+            " (first line taken as a header)"
+        } else {
+            ""
+        },
+        a.output.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! `gmm select`.
+
+use std::io::Write;
+
+use anyhow::{Result, bail};
+use gmm_core::{Criterion, Init, ModelSelection, Selection};
+use gmm_io::{DataSource, SourceRows};
+
+use crate::args::{SelectArgs, parse_components, parse_covariances, parse_init};
+use crate::outputs::{check_distinct, check_not_input};
+use crate::plot::{self, Picture};
+
+pub(crate) fn select(a: SelectArgs) -> Result<()> {
+    let components = parse_components(&a.components)?;
+    let types = parse_covariances(&a.covariance)?;
+    let criterion: Criterion = a.criterion.parse()?;
+    let init = match parse_init(&a.init)? {
+        Init::Given(_) => bail!(
+            "--init for select must be a method (kmeans, k-means++, random-from-data, random): \
+             the candidates have different numbers of components"
+        ),
+        m => m,
+    };
+    for out in a.out.iter().chain(a.report.iter()).chain(a.plot.iter()) {
+        check_not_input(out, &[a.data.as_path()])?;
+    }
+    check_distinct(&[a.out.as_deref(), a.report.as_deref(), a.plot.as_deref()])?;
+    if let Some(p) = &a.plot {
+        plot::check_picture_path(p)?;
+    }
+    let selection = ModelSelection::new(components)
+        .covariance_types(types)
+        .criterion(criterion)
+        .params(a.em.params(1, init));
+    let source = DataSource::open(&a.data)?;
+    let run = || -> Result<Selection> {
+        Ok(match source.rows() {
+            SourceRows::F64(v) => selection.fit(&v)?,
+            SourceRows::F32(v) => selection.fit(&v)?,
+        })
+    };
+    let sel = a.threads.install(run)?;
+    if let Some(path) = &a.report {
+        let text = serde_json::to_string_pretty(&sel).expect("a selection serialises");
+        gmm_io::write_atomically(path, |w| {
+            w.write_all(text.as_bytes())?;
+            w.write_all(b"\n")
+        })?;
+    }
+    if let Some(path) = &a.out {
+        gmm_io::save_model(path, &sel.best().model)?;
+    }
+    if let Some(path) = &a.plot {
+        plot::save(path, &Picture::Criteria(&sel))?;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "      K  covariance    log-likelihood               BIC               AIC  iterations  converged"
+    )?;
+    for (i, c) in sel.candidates.iter().enumerate() {
+        writeln!(
+            out,
+            "{} {:>4}  {:<10} {:>17.6} {:>17.4} {:>17.4}  {:>10}  {}",
+            if i == sel.best { " *" } else { "  " },
+            c.n_components,
+            c.covariance_type.as_str(),
+            c.mean_log_likelihood,
+            c.bic,
+            c.aic,
+            c.report.n_iter,
+            if c.report.converged { "yes" } else { "no" }
+        )?;
+    }
+    let b = sel.best();
+    writeln!(
+        out,
+        "best by {}: K = {}, covariance {}",
+        criterion.as_str().to_uppercase(),
+        b.n_components,
+        b.covariance_type
+    )?;
+    if !a.quiet {
+        let total: f64 = sel.candidates.iter().map(|c| c.report.fit_seconds).sum();
+        eprintln!(
+            "{} candidates fitted in {total:.3} s of fitting",
+            sel.candidates.len()
+        );
+    }
+    Ok(())
+}

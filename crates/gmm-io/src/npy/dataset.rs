@@ -1,0 +1,284 @@
+//! Opening a `.npy` file: memory-mapped in place, or converted into memory.
+
+use std::fs::File;
+use std::path::Path;
+
+use gmm_core::DataView;
+
+use crate::error::{Error, Result};
+use crate::mmap::map_readonly;
+
+use super::dtype::{Dtype, ElementType};
+use super::header::parse_header;
+
+/// Storage behind a [`Dataset`].
+#[derive(Debug)]
+enum Storage {
+    /// Read in place from the mapping.
+    Mapped { map: memmap2::Mmap, offset: usize },
+    /// Converted into memory.
+    F64(Vec<f64>),
+    /// Converted into memory, kept as f32.
+    F32(Vec<f32>),
+}
+
+/// How a [`Dataset`] was read, for `gmm info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetInfo {
+    /// `.npy` format version.
+    pub version: (u8, u8),
+    /// The `descr` of the file.
+    pub descr: String,
+    /// The file's element type, as NumPy names it (e.g. `int32`).
+    pub source_dtype: String,
+    /// Byte order of the file's elements: `little`, `big` or `not applicable`.
+    pub byte_order: &'static str,
+    /// `C` (row-major) or `Fortran` (column-major).
+    pub layout: &'static str,
+    /// The shape in the file.
+    pub shape: Vec<usize>,
+    /// Why the data was copied into memory, if it was (`None`: mapped in place).
+    pub conversion: Option<String>,
+    /// File size in bytes.
+    pub file_bytes: u64,
+}
+
+/// A dataset opened from a `.npy` file: memory-mapped and used in place when it
+/// is little-endian float64/float32 in C order and aligned; otherwise converted
+/// (big-endian, Fortran order, unaligned data, float16, integers, bool), which
+/// [`Dataset::info`] reports.
+///
+/// ```no_run
+/// use gmm_io::{Dataset, DatasetView};
+/// let ds = Dataset::open("x.npy".as_ref()).unwrap();
+/// match ds.view() {
+///     DatasetView::F64(v) => println!("{} rows of {} f64", v.n_samples(), v.n_features()),
+///     DatasetView::F32(v) => println!("{} rows of {} f32", v.n_samples(), v.n_features()),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Dataset {
+    storage: Storage,
+    dtype: Dtype,
+    n_samples: usize,
+    n_features: usize,
+    info: DatasetInfo,
+}
+
+/// A typed view of a [`Dataset`].
+#[derive(Debug, Clone, Copy)]
+pub enum DatasetView<'a> {
+    /// `float64` rows.
+    F64(DataView<'a, f64>),
+    /// `float32` rows.
+    F32(DataView<'a, f32>),
+}
+
+impl Dataset {
+    /// Opens and validates a `.npy` file (format 1.0, 2.0 or 3.0; 1-D arrays are
+    /// read as `N x 1`). Never panics and never reads out of bounds on a hostile
+    /// file: the header and length are checked before any data is touched.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(e, path))?;
+        let meta = file.metadata().map_err(|e| Error::io(e, path))?;
+        if meta.is_dir() {
+            return Err(Error::unsupported(
+                "this is a directory: open directories of shards with DataSource::open",
+                path,
+            ));
+        }
+        let file_len = meta.len();
+        if file_len == 0 {
+            return Err(Error::npy("the file is empty", path));
+        }
+        let map = map_readonly(&file).map_err(|e| Error::io(e, path))?;
+        let header = parse_header(&map).map_err(|m| Error::npy(m, path))?;
+        let et = ElementType::parse(&header.descr).map_err(|m| Error::unsupported(m, path))?;
+        let (n_samples, n_features) = match header.shape.as_slice() {
+            [n] => (*n, 1),
+            [n, d] => (*n, *d),
+            s => {
+                return Err(Error::unsupported(
+                    format!(
+                        "a {}-dimensional array of shape {s:?} was found: give a 2-D array (rows x features) or a 1-D one",
+                        s.len()
+                    ),
+                    path,
+                ));
+            }
+        };
+        let expected = n_samples
+            .checked_mul(n_features)
+            .and_then(|c| c.checked_mul(et.size))
+            .and_then(|b| b.checked_add(header.data_offset))
+            .ok_or_else(|| {
+                Error::npy(
+                    format!("the shape {:?} is too large to exist", header.shape),
+                    path,
+                )
+            })?;
+        let actual = map.len();
+        if actual < expected {
+            return Err(Error::npy(
+                format!(
+                    "the file is truncated: shape {:?} of {} needs {expected} bytes, the file has {actual}",
+                    header.shape,
+                    et.name()
+                ),
+                path,
+            ));
+        }
+        if actual > expected {
+            return Err(Error::npy(
+                format!(
+                    "{} unexpected bytes follow the data of shape {:?}",
+                    actual - expected,
+                    header.shape
+                ),
+                path,
+            ));
+        }
+        if n_features == 0 {
+            return Err(Error::new(
+                crate::ErrorKind::Core(gmm_core::ErrorKind::NoFeatures.into()),
+                path,
+            ));
+        }
+        // Fortran order only matters when both dimensions exceed 1.
+        let fortran = header.fortran_order && n_samples > 1 && n_features > 1;
+        let offset = header.data_offset;
+        let mut info = DatasetInfo {
+            version: header.version,
+            descr: header.descr.clone(),
+            source_dtype: et.name(),
+            byte_order: if et.size == 1 {
+                "not applicable"
+            } else if et.big_endian {
+                "big"
+            } else {
+                "little"
+            },
+            layout: if header.fortran_order { "Fortran" } else { "C" },
+            shape: header.shape.clone(),
+            conversion: None,
+            file_bytes: file_len,
+        };
+        let dtype = if et.kind == 'f' && et.size == 4 {
+            Dtype::F32
+        } else {
+            Dtype::F64
+        };
+        let in_place = et.kind == 'f'
+            && (et.size == 8 || et.size == 4)
+            && !et.big_endian
+            && cfg!(target_endian = "little")
+            && !fortran
+            && offset % et.size == 0;
+        let storage = if in_place {
+            Storage::Mapped { map, offset }
+        } else {
+            let mut reasons = Vec::new();
+            if et.big_endian {
+                reasons.push("big-endian".to_string());
+            }
+            if fortran {
+                reasons.push("Fortran order".to_string());
+            }
+            if et.kind != 'f' || et.size == 2 {
+                reasons.push(format!("{} converted to float64", et.name()));
+            }
+            if reasons.is_empty() {
+                reasons.push("unaligned data".to_string());
+            }
+            info.conversion = Some(reasons.join(", "));
+            let bytes = &map[offset..];
+            let (n, d, size) = (n_samples, n_features, et.size);
+            // Element (i, j) sits at flat index i*d + j (C) or j*n + i (Fortran).
+            let at = |i: usize, j: usize| if fortran { j * n + i } else { i * d + j } * size;
+            match dtype {
+                Dtype::F32 => {
+                    let mut v = Vec::with_capacity(n * d);
+                    for i in 0..n {
+                        for j in 0..d {
+                            v.push(et.read(&bytes[at(i, j)..]) as f32);
+                        }
+                    }
+                    Storage::F32(v)
+                }
+                Dtype::F64 => {
+                    let mut v = Vec::with_capacity(n * d);
+                    for i in 0..n {
+                        for j in 0..d {
+                            v.push(et.read(&bytes[at(i, j)..]));
+                        }
+                    }
+                    Storage::F64(v)
+                }
+            }
+        };
+        let ds = Dataset {
+            storage,
+            dtype,
+            n_samples,
+            n_features,
+            info,
+        };
+        ds.try_view().ok_or_else(|| {
+            Error::unsupported(
+                "the data cannot be viewed in place: re-save it with numpy.save",
+                path,
+            )
+        })?;
+        Ok(ds)
+    }
+
+    fn try_view(&self) -> Option<DatasetView<'_>> {
+        let (n, d) = (self.n_samples, self.n_features);
+        Some(match &self.storage {
+            Storage::Mapped { map, offset } => {
+                let bytes = &map[*offset..];
+                match self.dtype {
+                    Dtype::F64 => DatasetView::F64(
+                        DataView::new(bytemuck::try_cast_slice(bytes).ok()?, n, d).ok()?,
+                    ),
+                    Dtype::F32 => DatasetView::F32(
+                        DataView::new(bytemuck::try_cast_slice(bytes).ok()?, n, d).ok()?,
+                    ),
+                }
+            }
+            Storage::F64(v) => DatasetView::F64(DataView::new(v, n, d).ok()?),
+            Storage::F32(v) => DatasetView::F32(DataView::new(v, n, d).ok()?),
+        })
+    }
+
+    /// The data, typed, borrowed from the mapping or the converted copy.
+    pub fn view(&self) -> DatasetView<'_> {
+        self.try_view()
+            .expect("checked when the dataset was opened")
+    }
+
+    /// Element type the engine reads.
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    /// Rows.
+    pub fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+
+    /// Columns.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// True if the data is read in place from a memory map (no copy).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.storage, Storage::Mapped { .. })
+    }
+
+    /// How the file was laid out and read.
+    pub fn info(&self) -> &DatasetInfo {
+        &self.info
+    }
+}
