@@ -1,4 +1,4 @@
-//! The naive reference against the fast path, per workload of DESIGN.md:
+//! The naive reference against the fast path, per workload of docs/design.md:
 //! seconds per EM iteration (one E-step + M-step from the fixed initial state,
 //! full covariance, f64, all cores for the fast path), speed-up, and the
 //! difference of the lower bounds the two compute for that iteration.

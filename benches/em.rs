@@ -2,7 +2,7 @@
 //!
 //! - `em_iteration/<workload>`: one EM iteration (fused E-step pass + M-step)
 //!   from the fixed initial state, full covariance, for every workload of
-//!   DESIGN.md with N scaled down so criterion can take many samples; on
+//!   docs/design.md with N scaled down so criterion can take many samples; on
 //!   `small`, also the naive reference (the seed algorithm) as the baseline;
 //! - `em_iteration_types/<type>`: the same on `small` for each covariance type;
 //! - `steps/<workload>/e_step`: the E-step pass alone (log-densities, responsibilities,

@@ -1,5 +1,5 @@
 //! Instruction counts of one EM iteration (fused E-step + M-step from the fixed
-//! initial state of DESIGN.md, full covariance, f64) under Valgrind's
+//! initial state of docs/design.md, full covariance, f64) under Valgrind's
 //! Callgrind: a regression check that does not depend on how busy the machine
 //! is. Three shapes, scaled down so that a run takes seconds under Valgrind:
 //! `small` (D = 8, K = 4), `seed2d` (D = 2, K = 3: the register-resident path

@@ -9,8 +9,8 @@ Usage (from the repository root; optional, not part of CI):
 It creates two virtual environments under benches/peers/ and installs what it
 needs from the package registry: one with scikit-learn, one with
 scikit-learn-intelex (for daal4py.em_gmm; the standalone daal4py package is too
-old for current scikit-learn). For every workload of DESIGN.md it writes the
-data with `gmm generate` and the fixed initial state of DESIGN.md (K rows
+old for current scikit-learn). For every workload of docs/design.md it writes the
+data with `gmm generate` and the fixed initial state of docs/design.md (K rows
 i * floor(N / K) as means, identity covariances, equal weights), then measures
 seconds per EM iteration, full covariance, f64, from that state:
 
@@ -37,7 +37,7 @@ ENVS = {
     "sklearn": (os.path.join(HERE, ".venv-sklearn"), ["numpy==2.4.6", "scikit-learn==1.9.1"]),
     "onedal": (os.path.join(HERE, ".venv-onedal"), ["numpy", "scikit-learn-intelex==2026.2.0"]),
 }
-WORKLOADS = {  # name: (N, D, K) as in DESIGN.md
+WORKLOADS = {  # name: (N, D, K) as in docs/design.md
     "seed2d": (1_000_000, 2, 3),
     "mid": (1_000_000, 16, 16),
     "wide": (200_000, 64, 8),
@@ -99,7 +99,7 @@ def gmm_binary():
 
 
 def fixed_init(path_npy, k, out_json):
-    """DESIGN.md's fixed initial state, written with the model schema."""
+    """docs/design.md's fixed initial state, written with the model schema."""
     import numpy as np  # available in the sklearn venv, which runs this via a subprocess
 
     x = np.load(path_npy, mmap_mode="r")
