@@ -26,7 +26,9 @@ mod source;
 pub use atomic::write_atomically;
 pub use csv_import::{CsvOptions, CsvSummary, csv_to_npy};
 pub use error::{Error, ErrorKind, Result};
-pub use model_file::{MODEL_FORMAT, MODEL_VERSION, load_model, model_to_json, save_model};
+pub use model_file::{
+    MODEL_FORMAT, MODEL_VERSION, load_model, model_to_json, parse_model, save_model,
+};
 pub use npy::{
     Dataset, DatasetInfo, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, parse_header,
     write_npy, write_view,

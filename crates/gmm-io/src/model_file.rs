@@ -101,6 +101,16 @@ pub fn load_model(path: &Path) -> Result<GaussianMixture> {
     })
 }
 
+/// Parses model JSON held in memory (the schema of [`load_model`]), validated
+/// the same way; errors name `<model JSON>` as the file.
+pub fn parse_model(text: &str) -> Result<GaussianMixture> {
+    let origin = Path::new("<model JSON>");
+    model_from_json(text).map_err(|e| match e {
+        Fault::Schema(m) => Error::model(m, origin),
+        Fault::Core(c) => Error::new(ErrorKind::Core(c), origin),
+    })
+}
+
 enum Fault {
     Schema(String),
     Core(gmm_core::Error),
