@@ -20,12 +20,31 @@ use crate::covariance::CovarianceType;
 use crate::data::{Rows, Scalar};
 use crate::error::Result;
 use crate::estep::from_responsibilities;
-use crate::fit::InitPhase;
 use crate::model::GaussianMixture;
 use crate::mstep;
 use crate::stats::SufficientStats;
 
 pub(crate) use crate::blocks::derive_seed;
+
+/// A phase of an initialisation, as reported to [`FitObserver::on_init_progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InitPhase {
+    /// k-means++ seeding: steps are centres chosen.
+    KMeansPlusPlus,
+    /// Lloyd's algorithm (the k-means init): steps are iterations.
+    Lloyd,
+}
+
+impl InitPhase {
+    /// `"k-means++"` or `"lloyd"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            InitPhase::KMeansPlusPlus => "k-means++",
+            InitPhase::Lloyd => "lloyd",
+        }
+    }
+}
 
 /// Lloyd iterations at most, and relative tolerance on the centre shift
 /// (scikit-learn's `KMeans` defaults).

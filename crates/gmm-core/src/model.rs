@@ -210,12 +210,6 @@ impl GaussianMixture {
         })
     }
 
-    /// `log |U_k|` of each component's precision Cholesky factor (`K`).
-    #[cfg(test)]
-    pub(crate) fn log_det_precision_cholesky(&self) -> &[f64] {
-        &self.log_det_precision_cholesky
-    }
-
     pub(crate) fn with_fit_info(mut self, info: FitInfo) -> Self {
         self.fit_info = Some(info);
         self

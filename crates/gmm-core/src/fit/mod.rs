@@ -18,7 +18,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-pub use observer::{FitObserver, InitPhase, IterationProgress, NoObserver};
+pub use crate::init::InitPhase;
+pub use observer::{FitObserver, IterationProgress, NoObserver};
 pub use report::{Fit, FitReport, RestartReport};
 
 use crate::covariance::CovarianceType;

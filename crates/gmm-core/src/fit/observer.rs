@@ -2,25 +2,7 @@
 
 use std::ops::ControlFlow;
 
-/// A phase of an initialisation, as reported to [`FitObserver::on_init_progress`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum InitPhase {
-    /// k-means++ seeding: steps are centres chosen.
-    KMeansPlusPlus,
-    /// Lloyd's algorithm (the k-means init): steps are iterations.
-    Lloyd,
-}
-
-impl InitPhase {
-    /// `"k-means++"` or `"lloyd"`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            InitPhase::KMeansPlusPlus => "k-means++",
-            InitPhase::Lloyd => "lloyd",
-        }
-    }
-}
+use crate::init::InitPhase;
 
 /// Progress of one EM iteration, handed to a [`FitObserver`].
 #[derive(Debug, Clone, Copy, PartialEq)]

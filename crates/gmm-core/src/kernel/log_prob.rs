@@ -170,8 +170,8 @@ mod tests {
     #[test]
     fn whitening_forms_agree_and_far_tiny_components_are_centred() {
         use crate::data::DataView;
+        use crate::kernel::ModelRef;
         use crate::kernel::{ChunkPass, for_each_chunk};
-        use crate::model::GaussianMixture;
         let (k, d, n) = (3, 7, 100);
         let mut covariances = Vec::new();
         for c in 0..k {
@@ -183,22 +183,25 @@ mod tests {
             }
         }
         let means: Vec<f64> = (0..k * d).map(|i| 1e4 + ((i * 5) % 9) as f64).collect();
-        let model = GaussianMixture::from_parameters(
-            CovarianceType::Full,
-            k,
-            d,
-            vec![0.5, 0.3, 0.2],
-            means.clone(),
-            covariances,
-        )
-        .unwrap();
+        let weights = [0.5, 0.3, 0.2];
+        let log_weights: Vec<f64> = weights.iter().map(|w: &f64| w.ln()).collect();
+        let (u, log_det) =
+            crate::covariance::precisions(CovarianceType::Full, &covariances, k, d).unwrap();
         let x: Vec<f64> = (0..n * d)
             .map(|i| 1e4 + ((i * 2_654_435_761usize) % 1000) as f64 / 120.0)
             .collect();
         let data = DataView::new(&x, n, d).unwrap();
-        let mut p = model.prepared();
+        let mut p = Prepared::new(ModelRef {
+            covariance_type: CovarianceType::Full,
+            k,
+            d,
+            weights: &weights,
+            log_weights: &log_weights,
+            means: &means,
+            precisions_cholesky: &u,
+            log_det_precision_cholesky: &log_det,
+        });
         assert_eq!(p.centred, [false, false, true]);
-        let u = model.precisions_cholesky();
         struct Pass<'a> {
             p: &'a Prepared,
             data: DataView<'a, f64>,
@@ -233,8 +236,7 @@ mod tests {
                         .sum();
                     sq += y * y;
                 }
-                let direct = model.weights()[c].ln() + model.log_det_precision_cholesky()[c]
-                    - 0.5 * (d as f64 * LN_2PI + sq);
+                let direct = log_weights[c] + log_det[c] - 0.5 * (d as f64 * LN_2PI + sq);
                 for got in [exact[c * CH + i], fast[c * CH + i]] {
                     assert!(
                         (got - direct).abs() <= 1e-11 * direct.abs().max(1.0),
