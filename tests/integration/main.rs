@@ -7,5 +7,6 @@ mod degenerate;
 mod engine;
 mod io;
 mod parity;
+mod precision;
 mod select;
 mod weights;

@@ -5,7 +5,8 @@
 //!
 //! Errors are printed as one line, `error: ...`, with exit code 1 (2 for
 //! usage errors); outputs are written atomically, and never over an input.
-//! A fit stopped by Ctrl-C writes its model and exits with code 130.
+//! A fit stopped by Ctrl-C (SIGTERM) writes its model and exits with code
+//! 130 (143); a closed pipe on standard output ends the command quietly.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ mod cmd;
 mod outputs;
 mod plot;
 mod progress;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -38,12 +40,24 @@ pub fn main() -> ExitCode {
     match cmd::run(cli) {
         Ok(cmd::Outcome::Done) => ExitCode::SUCCESS,
         // Ctrl-C: the outputs were written, the fit stopped early.
-        Ok(cmd::Outcome::Interrupted) => ExitCode::from(130),
+        Ok(cmd::Outcome::Interrupted) => ExitCode::from(signals::exit_code()),
+        // The reader of our output went away (`gmm ... | head`): exit quietly,
+        // as ripgrep does.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(1)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<gmm_io::Error>()
+            .is_some_and(gmm_io::Error::is_broken_pipe)
+            || c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// clap's usage error as one line: its first line, then where to look.

@@ -1,35 +1,19 @@
-//! Checks on output paths before anything is written.
+//! Outputs checked and prepared before the first pass over the data.
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
+use gmm_io::Output;
 
-/// Refuses to write an output over one of the inputs.
-pub(crate) fn check_not_input(out: &Path, inputs: &[&Path]) -> Result<()> {
-    let Ok(out_c) = out.canonicalize() else {
-        return Ok(()); // does not exist yet
-    };
-    for input in inputs {
-        if input.canonicalize().ok().as_deref() == Some(out_c.as_path()) {
-            bail!(
-                "refusing to write {} over an input file: choose another output path",
-                out.display()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Refuses two outputs with the same path.
-pub(crate) fn check_distinct(outputs: &[Option<&Path>]) -> Result<()> {
+/// Checks every output against every input and each other (see
+/// [`gmm_io::check_outputs`]) and prepares them all, so that a bad output
+/// path fails before any work, and nothing is written if any is bad.
+/// Returns the outputs in the order given (`None` where none was asked).
+pub(crate) fn prepare(outputs: &[Option<&Path>], inputs: &[&Path]) -> Result<Vec<Option<Output>>> {
     let given: Vec<&Path> = outputs.iter().flatten().copied().collect();
-    for (i, a) in given.iter().enumerate() {
-        if given[..i].contains(a) {
-            bail!(
-                "{} is given for two outputs: give each output its own path",
-                a.display()
-            );
-        }
-    }
-    Ok(())
+    gmm_io::check_outputs(&given, inputs)?;
+    outputs
+        .iter()
+        .map(|o| o.map(Output::prepare).transpose().map_err(Into::into))
+        .collect()
 }

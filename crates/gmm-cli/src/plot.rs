@@ -84,8 +84,9 @@ pub enum Picture<'a> {
     Criteria(&'a Selection),
 }
 
-/// Writes `picture` to `path` (PNG or SVG by its extension), atomically.
-pub fn save(path: &Path, picture: &Picture<'_>) -> Result<()> {
+/// Writes `picture` to `out` (PNG or SVG by the extension of its path), atomically.
+pub fn save(out: gmm_io::Output, picture: &Picture<'_>) -> Result<()> {
+    let path = &out.path().to_path_buf();
     register_font();
     let size: (u32, u32) = match picture {
         Picture::Fit {
@@ -103,7 +104,7 @@ pub fn save(path: &Path, picture: &Picture<'_>) -> Result<()> {
                 draw(&root, picture)?;
                 root.present().map_err(|e| anyhow!("{e}"))?;
             }
-            gmm_io::write_atomically(path, |w| {
+            out.write(|w| {
                 let mut enc = png::Encoder::new(w, size.0, size.1);
                 enc.set_color(png::ColorType::Rgb);
                 enc.set_depth(png::BitDepth::Eight);
@@ -121,7 +122,7 @@ pub fn save(path: &Path, picture: &Picture<'_>) -> Result<()> {
                 draw(&root, picture)?;
                 root.present().map_err(|e| anyhow!("{e}"))?;
             }
-            gmm_io::write_atomically(path, |w| w.write_all(text.as_bytes()))
+            out.write(|w| w.write_all(text.as_bytes()))
         }
     };
     written.with_context(|| format!("cannot write the picture {}", path.display()))

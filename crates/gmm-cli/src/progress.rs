@@ -1,33 +1,14 @@
-//! What a fit shows while it runs (indicatif bars on a terminal) and how
-//! Ctrl-C stops it.
+//! What a fit shows while it runs (indicatif bars on a terminal); a Ctrl-C
+//! (see `signals`) stops it after the current iteration.
 
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use gmm_core::{FitObserver, InitPhase, IterationProgress};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Set by the Ctrl-C handler; a second Ctrl-C aborts at once.
-pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Installs the Ctrl-C handler of `fit` (once per process).
-pub(crate) fn install_interrupt_handler() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // If no handler can be installed, Ctrl-C keeps its default action.
-        let _ = ctrlc::set_handler(|| {
-            if INTERRUPTED.swap(true, Ordering::SeqCst) {
-                eprintln!("\ninterrupted twice: aborting without writing the model");
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\ninterrupt: stopping after the current iteration and writing the model \
-                 (Ctrl-C again to abort)"
-            );
-        });
-    });
-}
+pub(crate) use crate::signals::INTERRUPTED;
 
 /// Progress bars on stderr (indicatif) when it is a terminal and not
 /// `--quiet`: a spinner while initialising, then a bar per restart with the

@@ -43,10 +43,26 @@ pub(crate) fn ordered_blocks<A: Send>(
     map: impl Fn(usize, usize, usize) -> A + Sync,
     mut fold: impl FnMut(A),
 ) {
+    let r: Result<(), std::convert::Infallible> = try_ordered_blocks(n, GROUP_BLOCKS, map, |a| {
+        fold(a);
+        Ok(())
+    });
+    let Ok(()) = r;
+}
+
+/// [`ordered_blocks`] with `group` blocks mapped in parallel between folds
+/// (a bound on the unmerged results held at once; it changes no result), and
+/// a fold that may stop the pass with an error.
+pub(crate) fn try_ordered_blocks<A: Send, E>(
+    n: usize,
+    group: usize,
+    map: impl Fn(usize, usize, usize) -> A + Sync,
+    mut fold: impl FnMut(A) -> Result<(), E>,
+) -> Result<(), E> {
     let n_blocks = n_blocks(n);
     let mut first = 0;
     while first < n_blocks {
-        let last = (first + GROUP_BLOCKS).min(n_blocks);
+        let last = (first + group.max(1)).min(n_blocks);
         let parts: Vec<A> = (first..last)
             .into_par_iter()
             .map(|b| {
@@ -54,10 +70,15 @@ pub(crate) fn ordered_blocks<A: Send>(
                 map(b, start, end)
             })
             .collect();
-        parts.into_iter().for_each(&mut fold);
+        parts.into_iter().try_for_each(&mut fold)?;
         first = last;
     }
+    Ok(())
 }
+
+/// Blocks mapped at once by the passes that hand per-row results to a sink
+/// (predictions, responsibilities): 16 blocks of 8192 rows, whatever `N`.
+pub(crate) const STREAM_GROUP_BLOCKS: usize = 16;
 
 /// A well-mixed 64-bit seed for stream `stream` of `seed` (SplitMix64
 /// finaliser): every random draw of the engine comes from a seed derived from

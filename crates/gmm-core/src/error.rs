@@ -93,6 +93,15 @@ pub enum ErrorKind {
         /// The `reg_covar` in use.
         reg_covar: f64,
     },
+    /// The fit would need more memory than the system has available.
+    OutOfMemory {
+        /// What would need it.
+        what: String,
+        /// Bytes needed (`None`: more than `u64` can count).
+        needed: Option<u64>,
+        /// Bytes available (`None`: unknown).
+        available: Option<u64>,
+    },
     /// The requested feature is not available in this version.
     Unsupported {
         /// What was asked for.
@@ -222,6 +231,23 @@ impl fmt::Display for Error {
                  (collapsed onto too few or duplicated points): increase reg_covar (now {reg_covar}), \
                  decrease n_components, or scale the data"
             ),
+            OutOfMemory {
+                what,
+                needed,
+                available,
+            } => write!(
+                f,
+                "{what} would need {} of memory, but {} available: use a simpler covariance \
+                 type (diag, spherical), fewer features or fewer components",
+                needed.map_or(
+                    "more than 2^64 bytes".to_string(),
+                    crate::memory::human_bytes
+                ),
+                available.map_or("less is".to_string(), |a| format!(
+                    "only {} are",
+                    crate::memory::human_bytes(a)
+                ))
+            ),
             Unsupported { what } => write!(f, "{what}"),
         }
     }
@@ -231,3 +257,12 @@ impl std::error::Error for Error {}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// For sinks that write with `std::io` (see
+/// [`GaussianMixture::predict_proba_streamed`](crate::GaussianMixture::predict_proba_streamed)):
+/// the error as an `InvalidData` I/O error with the same message.
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+    }
+}

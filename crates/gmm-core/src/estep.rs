@@ -14,7 +14,7 @@
 
 use pulp::Simd;
 
-use crate::blocks::{CHUNK_ROWS, ordered_blocks};
+use crate::blocks::{CHUNK_ROWS, STREAM_GROUP_BLOCKS, ordered_blocks, try_ordered_blocks};
 use crate::covariance::CovarianceType;
 use crate::data::Rows;
 use crate::kernel::layout::Aligned;
@@ -117,17 +117,39 @@ impl<D: Rows> ChunkPass for EStep<'_, D> {
     }
 }
 
-/// `per_row(responsibilities, log-likelihood)` for every row of `data` under
-/// the model laid out in `prepared`, in row order (inputs already validated).
-pub(crate) fn map_rows<D: Rows, O: Send>(
+/// `per_row(responsibilities, log-likelihood, out)` for every row of `data`
+/// under the model laid out in `prepared`, `width` outputs per row, in row
+/// order, collected (inputs already validated).
+pub(crate) fn map_rows<D: Rows, O: Copy + Default + Send>(
     prepared: &Prepared,
     data: &D,
-    per_row: impl Fn(&[f64], f64) -> O + Sync,
+    width: usize,
+    per_row: impl Fn(&[f64], f64, &mut [O]) + Sync,
 ) -> Vec<O> {
+    let mut out = Vec::with_capacity(data.n_samples() * width);
+    let r: Result<(), std::convert::Infallible> =
+        map_rows_streamed(prepared, data, width, per_row, |block| {
+            out.extend_from_slice(block);
+            Ok(())
+        });
+    let Ok(()) = r;
+    out
+}
+
+/// [`map_rows`] handing the outputs to `sink` block by block, in row order:
+/// memory for [`STREAM_GROUP_BLOCKS`] blocks of outputs, whatever `N`. An
+/// error from `sink` stops the pass.
+pub(crate) fn map_rows_streamed<D: Rows, O: Copy + Default + Send, E>(
+    prepared: &Prepared,
+    data: &D,
+    width: usize,
+    per_row: impl Fn(&[f64], f64, &mut [O]) + Sync,
+    mut sink: impl FnMut(&[O]) -> Result<(), E>,
+) -> Result<(), E> {
     let (_, k, d) = prepared.shape();
-    let mut out = Vec::with_capacity(data.n_samples());
-    ordered_blocks(
+    try_ordered_blocks(
         data.n_samples(),
+        STREAM_GROUP_BLOCKS,
         |_, start, end| {
             let mut pass = MapRows {
                 prepared,
@@ -136,14 +158,15 @@ pub(crate) fn map_rows<D: Rows, O: Send>(
                 chunk: Chunk::new(d),
                 probs: LogProbs::new(k),
                 row: vec![0.0; k],
-                out: Vec::with_capacity(end - start),
+                width,
+                out: vec![O::default(); (end - start) * width],
+                start,
             };
             for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
             pass.out
         },
-        |block| out.extend(block),
-    );
-    out
+        |block| sink(&block),
+    )
 }
 
 /// Per-row outputs of one block.
@@ -154,19 +177,24 @@ struct MapRows<'a, D: Rows, F, O> {
     chunk: Chunk,
     probs: LogProbs,
     row: Vec<f64>,
+    width: usize,
     out: Vec<O>,
+    /// The block's first row.
+    start: usize,
 }
 
-impl<D: Rows, F: Fn(&[f64], f64) -> O, O> ChunkPass for MapRows<'_, D, F, O> {
+impl<D: Rows, F: Fn(&[f64], f64, &mut [O]), O> ChunkPass for MapRows<'_, D, F, O> {
     #[inline(always)]
     fn chunk<S: Simd>(&mut self, simd: S, lo: usize, hi: usize) {
         let k = self.row.len();
         let m = self.chunk.load(self.data, lo, hi, &self.prepared.shift);
         kernel::weighted_log_prob(simd, self.prepared, m, &self.chunk, &mut self.probs);
         kernel::normalise_rows(m, k, &mut self.probs);
+        let w = self.width;
         for i in 0..m {
             kernel::responsibilities_of_row(&self.probs, i, &mut self.row);
-            self.out.push((self.per_row)(&self.row, self.probs.ll[i]));
+            let at = (lo - self.start + i) * w;
+            (self.per_row)(&self.row, self.probs.ll[i], &mut self.out[at..at + w]);
         }
     }
 }

@@ -48,6 +48,7 @@ mod estep;
 mod fit;
 mod init;
 mod kernel;
+mod memory;
 mod model;
 mod mstep;
 pub mod reference;

@@ -8,7 +8,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use crate::covariance::{self, CovarianceType};
 use crate::data::{Rows, validate, validate_sample_weights};
 use crate::error::{Error, ErrorKind, Result};
-use crate::estep::{e_step, map_rows};
+use crate::estep::{e_step, map_rows, map_rows_streamed};
 use crate::kernel::{ModelRef, Prepared};
 use crate::mstep::{self, Factored, Parameters};
 use crate::stats::SufficientStats;
@@ -334,7 +334,7 @@ impl GaussianMixture {
     /// `log p(x_n)` for every row (scikit-learn's `score_samples`).
     pub fn score_samples<D: Rows>(&self, data: D) -> Result<Vec<f64>> {
         self.check_data(&data)?;
-        Ok(map_rows(&self.prepared(), &data, |_, ll| ll))
+        Ok(map_rows(&self.prepared(), &data, 1, |_, ll, o| o[0] = ll))
     }
 
     /// Mean log-likelihood per row (scikit-learn's `score`).
@@ -351,13 +351,65 @@ impl GaussianMixture {
     /// Responsibilities `p(k | x_n)` (`N x K`, row-major; rows sum to 1).
     pub fn predict_proba<D: Rows>(&self, data: D) -> Result<Vec<f64>> {
         self.check_data(&data)?;
-        Ok(map_rows(&self.prepared(), &data, |r, _| r.to_vec()).concat())
+        let k = self.n_components;
+        Ok(map_rows(&self.prepared(), &data, k, |r, _, o| {
+            o.copy_from_slice(r)
+        }))
     }
 
     /// Most probable component of each row (ties: the lowest index).
     pub fn predict<D: Rows>(&self, data: D) -> Result<Vec<usize>> {
         self.check_data(&data)?;
-        Ok(map_rows(&self.prepared(), &data, |r, _| argmax(r)))
+        Ok(map_rows(&self.prepared(), &data, 1, |r, _, o| {
+            o[0] = argmax(r)
+        }))
+    }
+
+    /// [`GaussianMixture::predict_proba`] handed to `sink` in pieces, in row
+    /// order (each piece whole rows of `K` values), so that the
+    /// responsibilities of any number of rows can be written out with memory
+    /// for 131,072 rows at a time. The data are checked first; an error from
+    /// `sink` stops the pass and is returned.
+    ///
+    /// ```
+    /// use gmm_core::{DataView, GaussianMixtureParams};
+    /// let x: Vec<f64> = (0..200).map(|i| (i % 2) as f64 * 10.0 + (i as f64 * 0.37).sin()).collect();
+    /// let data = DataView::new(&x, 200, 1).unwrap();
+    /// let model = GaussianMixtureParams::new(2).fit(data).unwrap().model;
+    /// let mut rows = 0;
+    /// model
+    ///     .predict_proba_streamed(data, |p| {
+    ///         rows += p.len() / 2;
+    ///         Ok::<(), gmm_core::Error>(())
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(rows, 200);
+    /// ```
+    pub fn predict_proba_streamed<D: Rows, E: From<Error>>(
+        &self,
+        data: D,
+        sink: impl FnMut(&[f64]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.check_data(&data)?;
+        let k = self.n_components;
+        map_rows_streamed(
+            &self.prepared(),
+            &data,
+            k,
+            |r, _, o| o.copy_from_slice(r),
+            sink,
+        )
+    }
+
+    /// [`GaussianMixture::predict`] handed to `sink` in pieces, in row order
+    /// (as [`GaussianMixture::predict_proba_streamed`]).
+    pub fn predict_streamed<D: Rows, E: From<Error>>(
+        &self,
+        data: D,
+        sink: impl FnMut(&[usize]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.check_data(&data)?;
+        map_rows_streamed(&self.prepared(), &data, 1, |r, _, o| o[0] = argmax(r), sink)
     }
 
     /// Bayesian information criterion: `-2 N score + n_parameters ln N`.
@@ -376,6 +428,31 @@ impl GaussianMixture {
     /// row-major) and the component of each, grouped by component in order
     /// (as scikit-learn's `sample`).
     pub fn sample(&self, n: usize, seed: u64) -> (Vec<f64>, Vec<usize>) {
+        // Reserve up front only what surely exists; beyond, the vectors grow.
+        let cap = n.min((1 << 27) / self.n_features.max(1));
+        let mut x = Vec::with_capacity(cap * self.n_features);
+        let mut labels = Vec::with_capacity(cap);
+        let r: std::result::Result<(), std::convert::Infallible> =
+            self.sample_streamed(n, seed, |rows, l| {
+                x.extend_from_slice(rows);
+                labels.extend_from_slice(l);
+                Ok(())
+            });
+        let Ok(()) = r;
+        (x, labels)
+    }
+
+    /// [`GaussianMixture::sample`] handed to `sink` in pieces of at most
+    /// 65,536 rows (`rows`, row-major, and their components), in order: the
+    /// same values as `sample` for any `n`, with memory for one piece.
+    /// An error from `sink` stops the draws and is returned.
+    pub fn sample_streamed<E>(
+        &self,
+        n: usize,
+        seed: u64,
+        mut sink: impl FnMut(&[f64], &[usize]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        const PIECE: usize = 65_536;
         let (k, d) = (self.n_components, self.n_features);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         // Multinomial counts by a chain of binomials.
@@ -398,8 +475,8 @@ impl GaussianMixture {
             left -= draw;
             mass -= self.weights[c];
         }
-        let mut x = Vec::with_capacity(n * d);
-        let mut labels = Vec::with_capacity(n);
+        let mut x = Vec::with_capacity(PIECE.min(n) * d);
+        let mut labels = Vec::with_capacity(PIECE.min(n));
         let mut z = vec![0.0; d];
         for c in 0..k {
             let l = covariance::cholesky_lower(&self.covariance_matrix(c), d)
@@ -414,9 +491,17 @@ impl GaussianMixture {
                     x.push(mu[i] + lz);
                 }
                 labels.push(c);
+                if labels.len() == PIECE {
+                    sink(&x, &labels)?;
+                    x.clear();
+                    labels.clear();
+                }
             }
         }
-        (x, labels)
+        if !labels.is_empty() {
+            sink(&x, &labels)?;
+        }
+        Ok(())
     }
 }
 

@@ -118,6 +118,27 @@ impl Preset {
     pub fn generate(self, n: Option<usize>, seed: u64) -> Vec<f64> {
         let (default_n, d, _) = self.shape();
         let n = n.unwrap_or(default_n);
+        let mut x = Vec::with_capacity(n * d);
+        let r: Result<(), std::convert::Infallible> = self.generate_streamed(n, seed, |rows| {
+            x.extend_from_slice(rows);
+            Ok(())
+        });
+        let Ok(()) = r;
+        x
+    }
+
+    /// [`Preset::generate`] of `n` rows handed to `sink` in pieces of at most
+    /// 262,144 rows, in order: the same values for any `n`, with memory for
+    /// one piece. An error from `sink` stops the generation and is returned.
+    pub fn generate_streamed<E>(
+        self,
+        n: usize,
+        seed: u64,
+        mut sink: impl FnMut(&[f64]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        const ROWS: usize = 4096;
+        const PIECE_BLOCKS: usize = 64;
+        let (_, d, _) = self.shape();
         let truth = self.truth(seed);
         let k = truth.n_components();
         let factors: Vec<Vec<f64>> = (0..k)
@@ -129,26 +150,36 @@ impl Preset {
             acc += w;
             cumulative.push(acc);
         }
-        const ROWS: usize = 4096;
-        let mut x = vec![0.0; n * d];
-        x.par_chunks_mut(ROWS * d).enumerate().for_each(|(b, out)| {
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(derive_seed(seed, b as u64));
-            let mut z = vec![0.0; d];
-            for row in out.chunks_exact_mut(d) {
-                let u: f64 = rng.random::<f64>() * acc;
-                let c = cumulative.iter().position(|&p| u < p).unwrap_or(k - 1);
-                for v in z.iter_mut() {
-                    *v = StandardNormal.sample(&mut rng);
+        let n_blocks = n.div_ceil(ROWS);
+        let mut x = Vec::new();
+        let mut first = 0;
+        while first < n_blocks {
+            let last = (first + PIECE_BLOCKS).min(n_blocks);
+            let rows = (last * ROWS).min(n) - first * ROWS;
+            x.clear();
+            x.resize(rows * d, 0.0);
+            x.par_chunks_mut(ROWS * d).enumerate().for_each(|(i, out)| {
+                let b = first + i;
+                let mut rng = Xoshiro256PlusPlus::seed_from_u64(derive_seed(seed, b as u64));
+                let mut z = vec![0.0; d];
+                for row in out.chunks_exact_mut(d) {
+                    let u: f64 = rng.random::<f64>() * acc;
+                    let c = cumulative.iter().position(|&p| u < p).unwrap_or(k - 1);
+                    for v in z.iter_mut() {
+                        *v = StandardNormal.sample(&mut rng);
+                    }
+                    let l = &factors[c];
+                    let mu = truth.mean(c);
+                    for i in 0..d {
+                        let lz: f64 = (0..=i).map(|j| l[i * d + j] * z[j]).sum();
+                        row[i] = mu[i] + lz;
+                    }
                 }
-                let l = &factors[c];
-                let mu = truth.mean(c);
-                for i in 0..d {
-                    let lz: f64 = (0..=i).map(|j| l[i * d + j] * z[j]).sum();
-                    row[i] = mu[i] + lz;
-                }
-            }
-        });
-        x
+            });
+            sink(&x)?;
+            first = last;
+        }
+        Ok(())
     }
 }
 

@@ -3,9 +3,9 @@
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
-use crate::atomic::write_atomically_seekable;
 use crate::error::{Error, Result};
 use crate::npy::header_bytes_at_least;
+use crate::output::Output;
 
 /// Header space reserved before the data: enough for any 2-D shape.
 const HEADER_LEN: usize = 128;
@@ -63,7 +63,7 @@ pub fn csv_to_npy(input: &Path, output: &Path, options: CsvOptions) -> Result<Cs
         None => !numeric(&first),
     };
     let mut n_features = if had_header { first.len() } else { 0 };
-    write_atomically_seekable(output, |w| {
+    Output::prepare(output)?.write_seekable(|w| {
         w.write_all(&[b' '; HEADER_LEN])?;
         let mut n_samples = 0usize;
         let mut buf = Vec::with_capacity(64 * 1024);

@@ -38,9 +38,22 @@ impl Error {
         }
     }
 
+    pub(crate) fn unsupported_here(msg: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::UnsupportedNpy(msg.into()),
+            path: None,
+        }
+    }
+
     /// The kind of the error.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
+    }
+
+    /// True when the error is a closed pipe on the writing side (the reader
+    /// went away, as `head` does): the CLI then exits quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(&self.kind, ErrorKind::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     /// The file concerned, if any.
@@ -75,6 +88,14 @@ impl fmt::Display for Error {
             write!(f, "{}: ", p.display())?;
         }
         match &self.kind {
+            ErrorKind::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => write!(
+                f,
+                "{e}: the disk is full; nothing was written: free space or write elsewhere"
+            ),
+            ErrorKind::Io(e) if e.kind() == std::io::ErrorKind::QuotaExceeded => write!(
+                f,
+                "{e}: the disk quota is used up; nothing was written: free space or write elsewhere"
+            ),
             ErrorKind::Io(e) => write!(f, "{e}"),
             ErrorKind::InvalidNpy(m) => write!(f, "not a valid .npy file: {m}"),
             ErrorKind::UnsupportedNpy(m) => write!(f, "{m}"),

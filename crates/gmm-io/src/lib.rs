@@ -14,23 +14,26 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
-mod atomic;
 mod csv_import;
 mod error;
 #[allow(unsafe_code)]
 mod mmap;
 mod model_file;
 mod npy;
+mod output;
 mod source;
 
-pub use atomic::write_atomically;
 pub use csv_import::{CsvOptions, CsvSummary, csv_to_npy};
 pub use error::{Error, ErrorKind, Result};
+pub use mmap::remove_temporary_files;
 pub use model_file::{
-    MODEL_FORMAT, MODEL_VERSION, load_model, model_to_json, parse_model, save_model,
+    MODEL_FORMAT, MODEL_VERSION, load_model, model_to_json, parse_model, save_model, save_model_to,
 };
 pub use npy::{
-    Dataset, DatasetInfo, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, parse_header,
-    write_npy, write_view,
+    Dataset, DatasetInfo, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, npy_bytes,
+    parse_header, write_npy, write_npy_streamed, write_view,
+};
+pub use output::{
+    Output, OutputWriter, STDOUT, check_outputs, check_space, human_bytes, write_atomically,
 };
 pub use source::{DataSource, SourceRows};

@@ -18,8 +18,8 @@ use gmm_core::{CovarianceType, GaussianMixture};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::atomic::write_atomically;
 use crate::error::{Error, ErrorKind, Result};
+use crate::output::Output;
 
 /// The `format` field of model files.
 pub const MODEL_FORMAT: &str = "gmm-model";
@@ -83,10 +83,15 @@ pub fn model_to_json(model: &GaussianMixture) -> String {
     serde_json::to_string_pretty(&out).expect("a model serialises")
 }
 
-/// Writes the model atomically.
+/// Writes the model atomically (`-`: to standard output).
 pub fn save_model(path: &Path, model: &GaussianMixture) -> Result<()> {
+    save_model_to(Output::prepare(path)?, model)
+}
+
+/// Writes the model to a prepared [`Output`].
+pub fn save_model_to(out: Output, model: &GaussianMixture) -> Result<()> {
     let text = model_to_json(model);
-    write_atomically(path, |w| {
+    out.write(|w| {
         w.write_all(text.as_bytes())?;
         w.write_all(b"\n")
     })

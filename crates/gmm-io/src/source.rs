@@ -34,11 +34,32 @@ impl DataSource {
                 shards: vec![(path.to_path_buf(), Dataset::open(path)?)],
             });
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| Error::io(e, path))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "npy"))
-            .collect();
+        let mut files: Vec<PathBuf> = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(|e| Error::io(e, path))? {
+            let p = entry.map_err(|e| Error::io(e, path))?.path();
+            if p.extension().is_none_or(|x| x != "npy") {
+                continue;
+            }
+            match std::fs::metadata(&p) {
+                Ok(m) if m.is_file() => files.push(p),
+                Ok(_) => {
+                    return Err(Error::unsupported(
+                        "this shard is not a regular file: shards must be .npy files",
+                        &p,
+                    ));
+                }
+                Err(e) if p.symlink_metadata().is_ok() => {
+                    return Err(Error::unsupported(
+                        format!(
+                            "this shard is a symbolic link to a file that cannot be opened ({e}): \
+                             fix or remove the link, or the fit would run on part of the data"
+                        ),
+                        &p,
+                    ));
+                }
+                Err(e) => return Err(Error::io(e, &p)),
+            }
+        }
         files.sort();
         if files.is_empty() {
             return Err(Error::unsupported(
@@ -69,6 +90,13 @@ impl DataSource {
             shards.push((f, ds));
         }
         Ok(Self { shards })
+    }
+
+    /// [`Dataset::check_unchanged`] for every shard.
+    pub fn check_unchanged(&self) -> Result<()> {
+        self.shards
+            .iter()
+            .try_for_each(|(_, d)| d.check_unchanged())
     }
 
     /// The shards and their paths (one for a single file).

@@ -25,6 +25,9 @@ pub fn parse_init(s: &str) -> Result<Init> {
     })
 }
 
+/// Most values of K one `select` compares.
+const MAX_CANDIDATES: usize = 10_000;
+
 /// Parses `1..10` (inclusive), `2,4,8` or `3`.
 pub fn parse_components(s: &str) -> Result<Vec<usize>> {
     let bad = || {
@@ -39,6 +42,13 @@ pub fn parse_components(s: &str) -> Result<Vec<usize>> {
         );
         if a > b {
             bail!("--components '{s}' is an empty range: write the smaller count first");
+        }
+        if b - a >= MAX_CANDIDATES {
+            bail!(
+                "--components '{s}' asks for {} candidates; at most {MAX_CANDIDATES} can be \
+                 compared in one run: give a narrower range or a list like 2,4,8,16",
+                (b - a) as u128 + 1
+            );
         }
         (a..=b).collect()
     } else {

@@ -7,7 +7,8 @@ use gmm_core::Preset;
 use gmm_io::{DataSource, Dataset};
 
 use crate::args::{ConvertArgs, GenerateArgs, InfoArgs};
-use crate::outputs::check_not_input;
+use crate::outputs;
+use crate::signals::{self, OnSignal};
 
 pub(crate) fn generate(a: GenerateArgs) -> Result<()> {
     let preset: Preset = a.preset.parse()?;
@@ -16,8 +17,18 @@ pub(crate) fn generate(a: GenerateArgs) -> Result<()> {
     if n == 0 {
         bail!("--n must be at least 1");
     }
-    let x = preset.generate(Some(n), a.seed);
-    gmm_io::write_npy(&a.out, &x, &[n, d])?;
+    let out = outputs::prepare(&[Some(&a.out)], &[])?
+        .pop()
+        .flatten()
+        .expect("the output");
+    signals::install(OnSignal::Exit);
+    if n.checked_mul(d).is_none() {
+        bail!("--n {n} rows of {d} features is more values than this machine can count");
+    }
+    // Streamed: rows are generated and written piece by piece.
+    gmm_io::write_npy_streamed::<f64>(out, &[n, d], |put| {
+        preset.generate_streamed(n, a.seed, put)
+    })?;
     Ok(())
 }
 
@@ -99,7 +110,8 @@ pub(crate) fn info(a: InfoArgs) -> Result<()> {
 }
 
 pub(crate) fn convert(a: ConvertArgs) -> Result<()> {
-    check_not_input(&a.output, &[a.input.as_path()])?;
+    gmm_io::check_outputs(&[a.output.as_path()], &[a.input.as_path()])?;
+    signals::install(OnSignal::Exit);
     let delimiter = match a.delimiter.as_str() {
         "tab" | "\\t" => b'\t',
         d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],

@@ -1,6 +1,6 @@
 //! `gmm fit`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -9,9 +9,10 @@ use gmm_io::{DataSource, Dataset, SourceRows};
 
 use super::Outcome;
 use crate::args::{FitArgs, parse_init};
-use crate::outputs::{check_distinct, check_not_input};
+use crate::outputs;
 use crate::plot::{self, Picture, Scene};
-use crate::progress::{Progress, install_interrupt_handler};
+use crate::progress::Progress;
+use crate::signals::{self, OnSignal};
 
 pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
     let init = parse_init(&a.init)?;
@@ -27,13 +28,21 @@ pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
     if let Some(w) = &a.sample_weight {
         inputs.push(w.as_path());
     }
-    for out in a.out.iter().chain(a.report.iter()).chain(a.plot.iter()) {
-        check_not_input(out, &inputs)?;
-    }
-    check_distinct(&[a.out.as_deref(), a.report.as_deref(), a.plot.as_deref()])?;
     if let Some(p) = &a.plot {
         plot::check_picture_path(p)?;
     }
+    // The model goes to standard output unless --out is given.
+    let model_path = a.out.as_deref().unwrap_or(Path::new(gmm_io::STDOUT));
+    let mut outputs = outputs::prepare(
+        &[Some(model_path), a.report.as_deref(), a.plot.as_deref()],
+        &inputs,
+    )?
+    .into_iter();
+    let (model_out, report_out, plot_out) = (
+        outputs.next().flatten().expect("the model output"),
+        outputs.next().flatten(),
+        outputs.next().flatten(),
+    );
     let params =
         a.em.params(a.components, init)
             .covariance_type(covariance)
@@ -43,7 +52,7 @@ pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
         Some(path) => Some(load_weights(path)?),
         None => None,
     };
-    install_interrupt_handler();
+    signals::install(OnSignal::Finish);
     let mut progress = Progress::new(
         !a.quiet && std::io::stderr().is_terminal(),
         a.em.max_iter,
@@ -56,32 +65,26 @@ pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
         })
     };
     let fit = a.threads.install(run)?;
-    if let Some(path) = &a.report {
+    source.check_unchanged()?;
+    if let Some(out) = report_out {
         let text = serde_json::to_string_pretty(&fit.report).expect("a report serialises");
-        gmm_io::write_atomically(path, |w| {
+        out.write(|w| {
             w.write_all(text.as_bytes())?;
             w.write_all(b"\n")
         })?;
     }
-    match &a.out {
-        Some(path) => gmm_io::save_model(path, &fit.model)?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{}", gmm_io::model_to_json(&fit.model))
-                .context("cannot write to standard output")?;
-        }
-    }
+    gmm_io::save_model_to(model_out, &fit.model)?;
     if !a.quiet {
         let r = &fit.report;
         eprintln!("{}", summary(r));
     }
-    if let Some(path) = &a.plot {
+    if let Some(out) = plot_out {
         let scene = match source.rows() {
             SourceRows::F64(v) => Scene::new(&fit.model, &v, plot::DEFAULT_MAX_POINTS)?,
             SourceRows::F32(v) => Scene::new(&fit.model, &v, plot::DEFAULT_MAX_POINTS)?,
         };
         plot::save(
-            path,
+            out,
             &Picture::Fit {
                 scene: &scene,
                 lower_bounds: Some(&fit.report.lower_bounds),

@@ -7,29 +7,41 @@ use gmm_io::{DataSource, SourceRows};
 
 use super::load_model_arg;
 use crate::args::{PredictArgs, SampleArgs, ScoreArgs};
-use crate::outputs::check_not_input;
+use crate::outputs;
+use crate::signals::{self, OnSignal};
 
 pub(crate) fn predict(a: PredictArgs) -> Result<()> {
-    check_not_input(&a.out, &[a.data.as_path(), a.model.as_path()])?;
+    let out = outputs::prepare(&[Some(&a.out)], &[a.data.as_path(), a.model.as_path()])?
+        .pop()
+        .flatten()
+        .expect("the output");
+    signals::install(OnSignal::Exit);
     let model = load_model_arg(&a.model)?;
     let source = DataSource::open(&a.data)?;
     let n = source.n_samples();
     let k = model.n_components();
+    // Block by block: memory for a few blocks of outputs, whatever N.
     a.threads.install(|| {
         if a.proba {
-            let p = match source.rows() {
-                SourceRows::F64(v) => model.predict_proba(&v)?,
-                SourceRows::F32(v) => model.predict_proba(&v)?,
-            };
-            gmm_io::write_npy(&a.out, &p, &[n, k])?;
+            gmm_io::write_npy_streamed::<f64>(out, &[n, k], |put| match source.rows() {
+                SourceRows::F64(v) => model.predict_proba_streamed(&v, put),
+                SourceRows::F32(v) => model.predict_proba_streamed(&v, put),
+            })?;
         } else {
-            let labels = match source.rows() {
-                SourceRows::F64(v) => model.predict(&v)?,
-                SourceRows::F32(v) => model.predict(&v)?,
-            };
-            let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
-            gmm_io::write_npy(&a.out, &labels, &[n])?;
+            let mut labels: Vec<i64> = Vec::new();
+            gmm_io::write_npy_streamed::<i64>(out, &[n], |put| {
+                let mut put_labels = |l: &[usize]| -> std::io::Result<()> {
+                    labels.clear();
+                    labels.extend(l.iter().map(|&c| c as i64));
+                    put(&labels)
+                };
+                match source.rows() {
+                    SourceRows::F64(v) => model.predict_streamed(&v, &mut put_labels),
+                    SourceRows::F32(v) => model.predict_streamed(&v, &mut put_labels),
+                }
+            })?;
         }
+        source.check_unchanged()?;
         Ok(())
     })
 }
@@ -64,19 +76,49 @@ pub(crate) fn sample(a: SampleArgs) -> Result<()> {
     if a.n == 0 {
         bail!("--n must be at least 1");
     }
-    check_not_input(&a.out, &[a.model.as_path()])?;
-    if let Some(l) = &a.labels {
-        check_not_input(l, &[a.model.as_path()])?;
-        if l == &a.out {
-            bail!("--out and --labels are the same file: give two paths");
-        }
-    }
+    let mut outs =
+        outputs::prepare(&[Some(&a.out), a.labels.as_deref()], &[a.model.as_path()])?.into_iter();
+    let (out, labels_out) = (
+        outs.next().flatten().expect("the output"),
+        outs.next().flatten(),
+    );
+    signals::install(OnSignal::Exit);
     let model = load_model_arg(&a.model)?;
-    let (x, labels) = model.sample(a.n, a.seed);
-    gmm_io::write_npy(&a.out, &x, &[a.n, model.n_features()])?;
-    if let Some(path) = &a.labels {
-        let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
-        gmm_io::write_npy(path, &labels, &[a.n])?;
+    let d = model.n_features();
+    let x_bytes =
+        a.n.checked_mul(d)
+            .and_then(|v| gmm_io::npy_bytes::<f64>(&[v]));
+    gmm_io::check_space(&out, x_bytes, "the sample")?;
+    if let Some(l) = &labels_out {
+        gmm_io::check_space(l, gmm_io::npy_bytes::<i64>(&[a.n]), "the labels")?;
+    }
+    // Streamed: the rows and labels are written piece by piece as drawn.
+    let mut x_w = out.writer()?;
+    let mut l_w = labels_out.map(gmm_io::Output::writer).transpose()?;
+    let x_err = |e| anyhow::Error::from(e).context(format!("cannot write {}", a.out.display()));
+    x_w.write_all(&gmm_io::header_bytes("<f8", &[a.n, d]))
+        .map_err(x_err)?;
+    if let Some(w) = &mut l_w {
+        w.write_all(&gmm_io::header_bytes("<i8", &[a.n]))?;
+    }
+    let mut buf = Vec::new();
+    model.sample_streamed(a.n, a.seed, |rows, labels| -> Result<()> {
+        buf.clear();
+        rows.iter()
+            .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+        x_w.write_all(&buf).map_err(x_err)?;
+        if let Some(w) = &mut l_w {
+            buf.clear();
+            labels
+                .iter()
+                .for_each(|&c| buf.extend_from_slice(&(c as i64).to_le_bytes()));
+            w.write_all(&buf)?;
+        }
+        Ok(())
+    })?;
+    x_w.finish()?;
+    if let Some(w) = l_w {
+        w.finish()?;
     }
     Ok(())
 }

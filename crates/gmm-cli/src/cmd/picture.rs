@@ -7,20 +7,26 @@ use gmm_io::{DataSource, SourceRows};
 use super::fit::summary;
 use super::load_model_arg;
 use crate::args::{DemoArgs, PlotArgs};
-use crate::outputs::check_not_input;
+use crate::outputs;
 use crate::plot::{self, Picture, Scene};
+use crate::signals::{self, OnSignal};
 
 pub(crate) fn plot(a: PlotArgs) -> Result<()> {
     plot::check_picture_path(&a.out)?;
-    check_not_input(&a.out, &[a.data.as_path(), a.model.as_path()])?;
+    let out = outputs::prepare(&[Some(&a.out)], &[a.data.as_path(), a.model.as_path()])?
+        .pop()
+        .flatten()
+        .expect("the output");
+    signals::install(OnSignal::Exit);
     let model = load_model_arg(&a.model)?;
     let source = DataSource::open(&a.data)?;
     let scene = match source.rows() {
         SourceRows::F64(v) => Scene::new(&model, &v, a.max_points)?,
         SourceRows::F32(v) => Scene::new(&model, &v, a.max_points)?,
     };
+    source.check_unchanged()?;
     plot::save(
-        &a.out,
+        out,
         &Picture::Fit {
             scene: &scene,
             lower_bounds: None,
@@ -84,7 +90,7 @@ pub(crate) fn demo(a: DemoArgs) -> Result<()> {
     gmm_io::save_model(&model_path, m)?;
     let scene = Scene::new(m, &data, plot::DEFAULT_MAX_POINTS)?;
     plot::save(
-        &picture,
+        gmm_io::Output::prepare(&picture)?,
         &Picture::Fit {
             scene: &scene,
             lower_bounds: Some(&r.lower_bounds),

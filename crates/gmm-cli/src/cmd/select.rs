@@ -7,8 +7,9 @@ use gmm_core::{Criterion, Init, ModelSelection, Selection};
 use gmm_io::{DataSource, SourceRows};
 
 use crate::args::{SelectArgs, parse_components, parse_covariances, parse_init};
-use crate::outputs::{check_distinct, check_not_input};
+use crate::outputs;
 use crate::plot::{self, Picture};
+use crate::signals::{self, OnSignal};
 
 pub(crate) fn select(a: SelectArgs) -> Result<()> {
     let components = parse_components(&a.components)?;
@@ -21,13 +22,20 @@ pub(crate) fn select(a: SelectArgs) -> Result<()> {
         ),
         m => m,
     };
-    for out in a.out.iter().chain(a.report.iter()).chain(a.plot.iter()) {
-        check_not_input(out, &[a.data.as_path()])?;
-    }
-    check_distinct(&[a.out.as_deref(), a.report.as_deref(), a.plot.as_deref()])?;
     if let Some(p) = &a.plot {
         plot::check_picture_path(p)?;
     }
+    let mut outputs = outputs::prepare(
+        &[a.out.as_deref(), a.report.as_deref(), a.plot.as_deref()],
+        &[a.data.as_path()],
+    )?
+    .into_iter();
+    let (model_out, report_out, plot_out) = (
+        outputs.next().flatten(),
+        outputs.next().flatten(),
+        outputs.next().flatten(),
+    );
+    signals::install(OnSignal::Exit);
     let selection = ModelSelection::new(components)
         .covariance_types(types)
         .criterion(criterion)
@@ -40,18 +48,19 @@ pub(crate) fn select(a: SelectArgs) -> Result<()> {
         })
     };
     let sel = a.threads.install(run)?;
-    if let Some(path) = &a.report {
+    source.check_unchanged()?;
+    if let Some(out) = report_out {
         let text = serde_json::to_string_pretty(&sel).expect("a selection serialises");
-        gmm_io::write_atomically(path, |w| {
+        out.write(|w| {
             w.write_all(text.as_bytes())?;
             w.write_all(b"\n")
         })?;
     }
-    if let Some(path) = &a.out {
-        gmm_io::save_model(path, &sel.best().model)?;
+    if let Some(out) = model_out {
+        gmm_io::save_model_to(out, &sel.best().model)?;
     }
-    if let Some(path) = &a.plot {
-        plot::save(path, &Picture::Criteria(&sel))?;
+    if let Some(out) = plot_out {
+        plot::save(out, &Picture::Criteria(&sel))?;
     }
     let mut out = std::io::stdout().lock();
     writeln!(

@@ -300,13 +300,25 @@ impl ValidParams<'_> {
     /// Checks `data` (and the initial model, if given) against the
     /// parameters, scanning the data once; the data must not be scanned again.
     fn check_data<D: Rows>(&self, data: &D) -> Result<()> {
+        self.check_memory(data)?;
         validate(data)?;
         self.check_shape(data)
+    }
+
+    /// Refuses a fit whose working set exceeds the memory available.
+    fn check_memory<D: Rows>(&self, data: &D) -> Result<()> {
+        crate::memory::check_fit_memory(
+            self.covariance_type,
+            self.n_components,
+            data.n_features(),
+            data.n_samples(),
+        )
     }
 
     /// The shape checks of [`ValidParams::check_data`], for data already
     /// scanned for non-finite values.
     pub(crate) fn check_shape<D: Rows>(&self, data: &D) -> Result<()> {
+        self.check_memory(data)?;
         if data.n_samples() < self.n_components {
             return Err(ErrorKind::TooFewSamples {
                 n_samples: data.n_samples(),
@@ -406,7 +418,54 @@ impl GaussianMixtureParams {
         valid.check_data(&data)?;
         if let Some(w) = weights {
             validate_sample_weights(w, data.n_samples(), self.n_components)?;
+            if let Some(scaled) = scaled_to_unit_mean(w) {
+                return valid.fit_checked(&data, Some(&scaled), observer);
+            }
         }
         valid.fit_checked(&data, weights, observer)
+    }
+}
+
+/// `weights` times the power of two that brings their mean into `[1, 2)`, or
+/// `None` when it is there already. The fit depends on the weights only
+/// through their ratios, except for absolute floors (the `10 eps` added to
+/// every `N_k`, as scikit-learn does): scaling makes those floors act alike
+/// for `w` and `c w`, so that both give the same model (to rounding), and
+/// being a power of two it changes no bit of weights already near 1.
+fn scaled_to_unit_mean(weights: &[f64]) -> Option<Vec<f64>> {
+    let max = weights.iter().fold(0.0f64, |m, &w| m.max(w));
+    if max <= 0.0 || weights.is_empty() {
+        return None;
+    }
+    // The mean as max * (mean of w / max): no overflow for any finite weights.
+    let relative = weights.iter().map(|w| w / max).sum::<f64>() / weights.len() as f64;
+    let log2_mean = max.log2() + relative.log2();
+    let e = -(log2_mean.floor() as i32);
+    if e == 0 {
+        return None;
+    }
+    // 2^e in two factors, each a normal double, for |e| up to about 2100.
+    let (e1, e2) = (e / 2, e - e / 2);
+    let (s1, s2) = (2f64.powi(e1), 2f64.powi(e2));
+    Some(weights.iter().map(|w| w * s1 * s2).collect())
+}
+
+#[cfg(test)]
+mod weight_scale_tests {
+    use super::scaled_to_unit_mean;
+
+    #[test]
+    fn weights_are_brought_to_a_mean_near_one_by_a_power_of_two() {
+        assert_eq!(scaled_to_unit_mean(&[1.0, 1.5, 1.2]), None);
+        for c in [1e-300, 1e-20, 3.0, 1e20, 1e300] {
+            let w = [c, 2.0 * c, 0.0, 0.5 * c];
+            let s = scaled_to_unit_mean(&w).unwrap_or(w.to_vec());
+            let mean = s.iter().sum::<f64>() / 4.0;
+            assert!((1.0..2.0).contains(&mean), "{c}: {mean}");
+            // Ratios exactly kept.
+            assert_eq!(s[1] / s[0], 2.0);
+            assert_eq!(s[3] / s[0], 0.5);
+            assert_eq!(s[2], 0.0);
+        }
     }
 }

@@ -27,7 +27,7 @@ impl ValidParams<'_> {
             self.n_init
         };
         let mut best: Option<(GaussianMixture, Run)> = None;
-        let mut restarts = Vec::with_capacity(n_init);
+        let mut restarts = Vec::with_capacity(n_init.min(1024));
         let mut best_restart = 0;
         let mut stopped = false;
         for restart in 0..n_init {

@@ -32,12 +32,15 @@ pub(crate) struct ModelRef<'a> {
     pub log_det_precision_cholesky: &'a [f64],
 }
 
-/// The largest `|(mu_k - shift) U_k|` (in any coordinate) for which the
-/// whitening may use `y = x' U - mu' U`. Its rounding error in `y` is about
-/// `D eps |mu' U|` (as in scikit-learn, which computes `y` this way without a
-/// shift), at most `1e-10` here; a component further from the shift in its own
-/// units (a tiny covariance far from the mixture's centre) is whitened from
-/// `x' - mu'`, exact for rows at its mean.
+/// The largest rounding scale `t_k = max_b sum_a |mu'_ka| |U_k[a, b]|` (the
+/// size of a component's offset from the shift, in its own units) for which
+/// the kernels may work on shifted data. Both the shift of a row,
+/// `x' = x - shift`, and the form `y = x' U - mu' U` round by about
+/// `eps t_k` in `y`, at most `2e-13` here; beyond it (a component far from
+/// the others, or with a tiny covariance far from the mixture's centre) the
+/// whole model takes the exact form: rows unshifted, `y = (x - mu_k) U_k`
+/// for every component, which is as accurate as a direct per-component
+/// evaluation.
 const UNCENTRED_MAX: f64 = 1e3;
 
 /// A model laid out for the kernels, built once per pass over the data.
@@ -61,7 +64,8 @@ pub(crate) struct Prepared {
     /// Full and tied: `-(mu_k - shift) U_k` (`K x Dp`, zero after `D`).
     pub(super) start: Vec<f64>,
     /// Full and tied, per component: whiten `x' - mu'_k` rather than
-    /// `x' U_k - mu'_k U_k`, because `|mu'_k U_k|` exceeds [`UNCENTRED_MAX`].
+    /// `x' U_k - mu'_k U_k` (all of them, with no shift, when any component's
+    /// rounding scale exceeds [`UNCENTRED_MAX`]).
     pub(crate) centred: Vec<bool>,
     /// `log w_k + log|U_k| - D/2 log(2 pi)`.
     pub(super) offsets: Vec<f64>,
@@ -92,11 +96,6 @@ impl Prepared {
                 *s += w * m;
             }
         }
-        let centres: Vec<f64> = means
-            .chunks_exact(d)
-            .flat_map(|mu| mu.iter().zip(&shift).map(|(m, s)| m - s))
-            .collect();
-        let mut start = vec![0.0; k * dp];
         let factors = match ct {
             CovarianceType::Full | CovarianceType::Tied => {
                 let n = if ct == CovarianceType::Full { k } else { 1 };
@@ -108,25 +107,52 @@ impl Prepared {
                         }
                     }
                 }
-                for c in 0..k {
-                    let u = &f[ct.matrix_start(c, d * dp)..][..d * dp];
-                    for b in 0..d {
-                        let mut y = 0.0;
-                        for a in 0..=b {
-                            y += centres[c * d + a] * u[a * dp + b];
-                        }
-                        start[c * dp + b] = -y;
-                    }
-                }
                 f
             }
             CovarianceType::Diag => prec.to_vec(),
             CovarianceType::Spherical => (0..k * d).map(|i| prec[i / d]).collect(),
         };
-        let centred = start
-            .chunks_exact(dp)
-            .map(|v| !v.iter().all(|y| y.abs() <= UNCENTRED_MAX))
+        let rounding_scale = |shift: &[f64], c: usize| -> f64 {
+            let mu = &means[c * d..(c + 1) * d];
+            match ct {
+                CovarianceType::Full | CovarianceType::Tied => {
+                    let u = &factors[ct.matrix_start(c, d * dp)..][..d * dp];
+                    (0..d)
+                        .map(|b| {
+                            (0..=b)
+                                .map(|a| ((mu[a] - shift[a]) * u[a * dp + b]).abs())
+                                .sum::<f64>()
+                        })
+                        .fold(0.0, f64::max)
+                }
+                CovarianceType::Diag | CovarianceType::Spherical => (0..d)
+                    .map(|a| ((mu[a] - shift[a]) * factors[c * d + a]).abs())
+                    .fold(0.0, f64::max),
+            }
+        };
+        // NaN (an overflowing offset) counts as too far.
+        let exact = !(0..k).all(|c| rounding_scale(&shift, c) <= UNCENTRED_MAX);
+        if exact {
+            shift.fill(0.0);
+        }
+        let centres: Vec<f64> = means
+            .chunks_exact(d)
+            .flat_map(|mu| mu.iter().zip(&shift).map(|(m, s)| m - s))
             .collect();
+        let mut start = vec![0.0; k * dp];
+        if matches!(ct, CovarianceType::Full | CovarianceType::Tied) {
+            for c in 0..k {
+                let u = &factors[ct.matrix_start(c, d * dp)..][..d * dp];
+                for b in 0..d {
+                    let mut y = 0.0;
+                    for a in 0..=b {
+                        y += centres[c * d + a] * u[a * dp + b];
+                    }
+                    start[c * dp + b] = -y;
+                }
+            }
+        }
+        let centred = vec![exact; k];
         let half_const = 0.5 * (d as f64 * LN_2PI);
         let offsets = (0..k)
             .map(|c| log_weights[c] + log_det[c] - half_const)

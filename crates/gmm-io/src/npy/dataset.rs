@@ -1,12 +1,13 @@
 //! Opening a `.npy` file: memory-mapped in place, or converted into memory.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use gmm_core::DataView;
 
 use crate::error::{Error, Result};
-use crate::mmap::map_readonly;
+use crate::mmap::{Mapping, map_readonly};
 
 use super::dtype::{Dtype, ElementType};
 use super::header::parse_header;
@@ -15,7 +16,7 @@ use super::header::parse_header;
 #[derive(Debug)]
 enum Storage {
     /// Read in place from the mapping.
-    Mapped { map: memmap2::Mmap, offset: usize },
+    Mapped { map: Mapping, offset: usize },
     /// Converted into memory.
     F64(Vec<f64>),
     /// Converted into memory, kept as f32.
@@ -63,6 +64,9 @@ pub struct Dataset {
     n_samples: usize,
     n_features: usize,
     info: DatasetInfo,
+    path: PathBuf,
+    /// Length and modification time at open, for [`Dataset::check_unchanged`].
+    stamp: (u64, Option<SystemTime>),
 }
 
 /// A typed view of a [`Dataset`].
@@ -91,7 +95,8 @@ impl Dataset {
         if file_len == 0 {
             return Err(Error::npy("the file is empty", path));
         }
-        let map = map_readonly(&file).map_err(|e| Error::io(e, path))?;
+        let map = map_readonly(&file, path).map_err(|e| Error::io(e, path))?;
+        let stamp = (file_len, meta.modified().ok());
         let header = parse_header(&map).map_err(|m| Error::npy(m, path))?;
         let et = ElementType::parse(&header.descr).map_err(|m| Error::unsupported(m, path))?;
         let (n_samples, n_features) = match header.shape.as_slice() {
@@ -222,6 +227,8 @@ impl Dataset {
             n_samples,
             n_features,
             info,
+            path: path.to_path_buf(),
+            stamp,
         };
         ds.try_view().ok_or_else(|| {
             Error::unsupported(
@@ -275,6 +282,31 @@ impl Dataset {
     /// True if the data is read in place from a memory map (no copy).
     pub fn is_mapped(&self) -> bool {
         matches!(self.storage, Storage::Mapped { .. })
+    }
+
+    /// Checks that the file still has the length and modification time it had
+    /// when it was opened: call it after a pass and before writing results,
+    /// so that a file rewritten while it was read gives an error rather than
+    /// a result computed from a mix of old and new bytes.
+    ///
+    /// A file *truncated* while mapped cannot be read at all past its new end:
+    /// the process ends at the first such read with a one-line error naming the
+    /// file and exit code 1, after removing the temporary files of outputs
+    /// being written (see the crate documentation). Callers that map files
+    /// themselves and hand the bytes to `gmm-core` take on the same contract
+    /// as `numpy.memmap`: nobody truncates the file while it is read.
+    pub fn check_unchanged(&self) -> Result<()> {
+        let now = std::fs::metadata(&self.path)
+            .map(|m| (m.len(), m.modified().ok()))
+            .map_err(|e| Error::io(e, &self.path))?;
+        if now != self.stamp {
+            return Err(Error::unsupported(
+                "the file changed size or was modified while being read: nothing was written; \
+                 rerun once no other program modifies it",
+                &self.path,
+            ));
+        }
+        Ok(())
     }
 
     /// How the file was laid out and read.

@@ -18,7 +18,7 @@ mod write;
 pub use dataset::{Dataset, DatasetInfo, DatasetView};
 pub use dtype::Dtype;
 pub use header::{NpyHeader, parse_header};
-pub use write::{NpyElement, header_bytes, write_npy, write_view};
+pub use write::{NpyElement, header_bytes, npy_bytes, write_npy, write_npy_streamed, write_view};
 
 pub(crate) use write::header_bytes_at_least;
 

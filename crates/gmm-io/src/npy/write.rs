@@ -4,8 +4,8 @@ use std::path::Path;
 
 use gmm_core::{DataView, Scalar};
 
-use crate::atomic::write_atomically;
 use crate::error::Result;
+use crate::output::{Output, check_space};
 
 use super::MAGIC;
 
@@ -74,22 +74,75 @@ pub(crate) fn header_bytes_at_least(descr: &str, shape: &[usize], min_len: usize
 
 /// Writes `values` with `shape` as a `.npy` file, atomically: the bytes go to
 /// a temporary file in the same directory which is then renamed over `path`,
-/// so `path` is either untouched or complete.
+/// so `path` is either untouched or complete (`-`: standard output).
 pub fn write_npy<T: NpyElement>(path: &Path, values: &[T], shape: &[usize]) -> Result<()> {
     assert_eq!(
         shape.iter().product::<usize>(),
         values.len(),
         "shape disagrees with the values"
     );
-    write_atomically(path, |w| {
+    write_npy_streamed(Output::prepare(path)?, shape, |put| put(values))
+}
+
+/// The size in bytes of a `.npy` file of `shape` with `T` elements, or `None`
+/// if it exceeds `u64`.
+pub fn npy_bytes<T: NpyElement>(shape: &[usize]) -> Option<u64> {
+    let header = header_bytes(T::DESCR, shape).len() as u64;
+    shape
+        .iter()
+        .try_fold(std::mem::size_of::<T>() as u64, |acc, &s| {
+            acc.checked_mul(s as u64)
+        })?
+        .checked_add(header)
+}
+
+/// Writes a `.npy` file of `shape` whose values `fill` produces in order,
+/// piece by piece: `fill` gets a function that appends a slice of values
+/// (memory for one piece, however large the array). Refuses at once when the
+/// file would not fit on the disk, or when `fill` produces more or fewer
+/// values than `shape` holds (nothing is left behind then).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("ramp.npy");
+/// let out = gmm_io::Output::prepare(&path).unwrap();
+/// gmm_io::write_npy_streamed(out, &[1000, 2], |put| {
+///     for i in 0..1000 {
+///         put(&[i as f64, -(i as f64)])?;
+///     }
+///     Ok(())
+/// })
+/// .unwrap();
+/// let ds = gmm_io::Dataset::open(&path).unwrap();
+/// assert_eq!((ds.n_samples(), ds.n_features()), (1000, 2));
+/// ```
+pub fn write_npy_streamed<T: NpyElement>(
+    out: Output,
+    shape: &[usize],
+    fill: impl FnOnce(&mut dyn FnMut(&[T]) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> Result<()> {
+    check_space(&out, npy_bytes::<T>(shape), "the output")?;
+    let total = shape.iter().try_fold(1usize, |a, &s| a.checked_mul(s));
+    out.write(|w| {
         w.write_all(&header_bytes(T::DESCR, shape))?;
+        let mut written = 0usize;
         let mut buf = Vec::with_capacity(64 * 1024);
-        for chunk in values.chunks(8192) {
-            buf.clear();
-            for v in chunk {
-                v.put(&mut buf);
+        let mut put = |values: &[T]| -> std::io::Result<()> {
+            for chunk in values.chunks(8192) {
+                buf.clear();
+                for v in chunk {
+                    v.put(&mut buf);
+                }
+                w.write_all(&buf)?;
             }
-            w.write_all(&buf)?;
+            written += values.len();
+            Ok(())
+        };
+        fill(&mut put)?;
+        if Some(written) != total {
+            return Err(std::io::Error::other(format!(
+                "{written} values were produced for shape {shape:?}"
+            )));
         }
         Ok(())
     })

@@ -1,0 +1,73 @@
+//! SIGINT (Ctrl-C) and SIGTERM.
+//!
+//! A fit stops after its current iteration and writes the best model so far
+//! (exit 130 for SIGINT, 143 for SIGTERM); a second signal aborts. Every other
+//! verb stops at once. Either way the temporary files of outputs being
+//! written are removed before the process exits, so nothing half-written is
+//! left behind.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+/// Set by the first signal during a fit.
+pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// The first signal received (0: none).
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// How a verb answers SIGINT and SIGTERM.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnSignal {
+    /// Stop after the current iteration and write what exists.
+    Finish,
+    /// Remove the temporary outputs and exit.
+    Exit,
+}
+
+/// Installs the handlers (once per process; a failure leaves the defaults).
+pub(crate) fn install(mode: OnSignal) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            for sig in signals.forever() {
+                let first = SIGNAL
+                    .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok();
+                if mode == OnSignal::Exit || !first || INTERRUPTED.swap(true, Ordering::SeqCst) {
+                    gmm_io::remove_temporary_files();
+                    eprintln!(
+                        "\n{}: stopped; nothing was written",
+                        if sig == SIGTERM {
+                            "terminated"
+                        } else {
+                            "interrupted"
+                        }
+                    );
+                    std::process::exit(128 + sig);
+                }
+                eprintln!(
+                    "\n{}: stopping after the current iteration and writing the model \
+                     (Ctrl-C again to abort)",
+                    if sig == SIGTERM {
+                        "terminate"
+                    } else {
+                        "interrupt"
+                    }
+                );
+            }
+        });
+    });
+}
+
+/// The exit code of a command stopped by a signal: 128 + its number.
+pub(crate) fn exit_code() -> u8 {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => 130,
+        s => (128 + s) as u8,
+    }
+}
