@@ -287,7 +287,7 @@ fn unusable_files_are_refused_with_a_reason() {
         ),
         (
             raw_npy(1, &dict("<f8", false, "(2, -1)"), &eight, 64),
-            "not a non-negative integer",
+            "shape entry -1 is negative",
         ),
         (
             raw_npy(1, &dict("<f8", false, "(6, 0)"), &[], 64),

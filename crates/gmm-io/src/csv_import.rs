@@ -1,6 +1,6 @@
 //! CSV import: numeric CSV to a float64 `.npy`, streamed (constant memory).
 
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{BufRead, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -40,98 +40,191 @@ pub struct CsvSummary {
     pub had_header: bool,
 }
 
+/// Longest cell accepted, in bytes: far longer than any number.
+const MAX_CELL: usize = 1 << 16;
+
 /// Converts a numeric CSV file to a 2-D float64 `.npy`, atomically.
 ///
 /// Every data cell must parse as a number (surrounding spaces allowed); a
 /// non-numeric or empty cell, or a row with a different number of cells, is an
-/// error naming its line and column (1-based).
+/// error naming its line and column (1-based). The file is read cell by cell
+/// (`csv-core`), so memory stays constant however long its lines are.
 pub fn csv_to_npy(input: &Path, output: &Path, options: CsvOptions) -> Result<CsvSummary> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .delimiter(options.delimiter)
-        .flexible(true)
-        .from_path(input)
-        .map_err(|e| csv_error(e, input))?;
-    let mut records = reader.records();
-    let first = match records.next() {
-        None => return Err(Error::csv("the file has no lines", input)),
-        Some(r) => r.map_err(|e| csv_error(e, input))?,
-    };
-    let numeric = |rec: &csv::StringRecord| rec.iter().all(|c| c.trim().parse::<f64>().is_ok());
-    let had_header = match options.header {
-        Some(h) => h,
-        None => !numeric(&first),
-    };
-    let mut n_features = if had_header { first.len() } else { 0 };
-    Output::prepare(output)?.write_seekable(|w| {
-        w.write_all(&[b' '; HEADER_LEN])?;
-        let mut n_samples = 0usize;
-        let mut buf = Vec::with_capacity(64 * 1024);
-        let mut write_row = |rec: &csv::StringRecord, line: u64, buf: &mut Vec<u8>| -> std::io::Result<()> {
-            if n_features == 0 {
-                n_features = rec.len();
+    let file = std::fs::File::open(input).map_err(|e| Error::io(e, input))?;
+    let mut src = std::io::BufReader::with_capacity(1 << 16, file);
+    Output::prepare(output)?
+        .write_seekable(|w| {
+            w.write_all(&[b' '; HEADER_LEN])?;
+            let mut parser = Cells::new(options);
+            let mut rdr = csv_core::ReaderBuilder::new()
+                .delimiter(options.delimiter)
+                .build();
+            let mut out = [0u8; 1 << 14];
+            let mut cell: Vec<u8> = Vec::with_capacity(64);
+            let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+            let mut line = rdr.line();
+            loop {
+                let input = src.fill_buf()?;
+                let (res, nin, nout) = rdr.read_field(input, &mut out);
+                let eof = input.is_empty();
+                src.consume(nin);
+                if cell.len() + nout > MAX_CELL {
+                    return Err(invalid(format!(
+                        "line {line}, column {}: a cell longer than {MAX_CELL} bytes is not a number \
+                         (is this a CSV file?)",
+                        parser.column + 1
+                    )));
+                }
+                cell.extend_from_slice(&out[..nout]);
+                match res {
+                    csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {
+                        if eof && nin == 0 && nout == 0 && cell.is_empty() {
+                            break;
+                        }
+                    }
+                    csv_core::ReadFieldResult::Field { record_end } => {
+                        if parser.cell(&cell, line, &mut buf)? == Restart::Yes {
+                            w.seek(SeekFrom::Start(HEADER_LEN as u64))?;
+                        }
+                        cell.clear();
+                        if record_end {
+                            parser.end_record(line)?;
+                            line = rdr.line();
+                        }
+                        if buf.len() >= 60 * 1024 {
+                            w.write_all(&buf)?;
+                            buf.clear();
+                        }
+                    }
+                    csv_core::ReadFieldResult::End => break,
+                }
             }
-            if rec.len() != n_features {
+            w.write_all(&buf)?;
+            let (n_samples, n_features, had_header) = parser.finish()?;
+            let header = header_bytes_at_least("<f8", &[n_samples, n_features], HEADER_LEN);
+            debug_assert_eq!(header.len(), HEADER_LEN);
+            w.flush()?;
+            w.get_ref()
+                .set_len((HEADER_LEN + n_samples * n_features * 8) as u64)?;
+            w.seek(SeekFrom::Start(0))?;
+            w.write_all(&header)?;
+            Ok(CsvSummary {
+                n_samples,
+                n_features,
+                had_header,
+            })
+        })
+        .map_err(|e| match e.kind() {
+            // Our own messages travel as InvalidData I/O errors; give them the CSV kind.
+            crate::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Error::csv(io.to_string(), input)
+            }
+            _ => e,
+        })
+}
+
+/// Whether the output must start again after the preamble (the first line
+/// turned out to be a header).
+#[derive(PartialEq, Eq)]
+enum Restart {
+    Yes,
+    No,
+}
+
+/// The cells of the file, one at a time: header detection, widths, values.
+struct Cells {
+    header: Option<bool>,
+    /// Records completed.
+    records: usize,
+    /// Cells of the current record so far.
+    column: usize,
+    /// Cells per row (known after the first record).
+    n_features: Option<usize>,
+    /// Data rows written.
+    n_samples: usize,
+    /// The first record holds a non-numeric cell (auto-detection).
+    first_is_header: bool,
+}
+
+impl Cells {
+    fn new(options: CsvOptions) -> Self {
+        Self {
+            header: options.header,
+            records: 0,
+            column: 0,
+            n_features: None,
+            n_samples: 0,
+            first_is_header: options.header == Some(true),
+        }
+    }
+
+    fn cell(&mut self, bytes: &[u8], line: u64, buf: &mut Vec<u8>) -> std::io::Result<Restart> {
+        let col = self.column;
+        self.column += 1;
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Err(invalid(format!(
+                "line {line}, column {}: the cell is not text (invalid UTF-8): is this a CSV file?",
+                col + 1
+            )));
+        };
+        let value = text.trim().parse::<f64>().ok();
+        if self.records == 0 {
+            if self.first_is_header {
+                return Ok(Restart::No);
+            }
+            if value.is_none() && self.header.is_none() {
+                // A header after all: drop the values of this line.
+                self.first_is_header = true;
+                buf.clear();
+                return Ok(Restart::Yes);
+            }
+        }
+        let Some(v) = value else {
+            return Err(invalid(format!(
+                "line {line}, column {}: '{}' is not a number",
+                col + 1,
+                text.chars().take(40).collect::<String>()
+            )));
+        };
+        buf.extend_from_slice(&v.to_le_bytes());
+        Ok(Restart::No)
+    }
+
+    fn end_record(&mut self, line: u64) -> std::io::Result<()> {
+        let cells = std::mem::take(&mut self.column);
+        match self.n_features {
+            None => self.n_features = Some(cells),
+            Some(d) if d != cells => {
                 return Err(invalid(format!(
-                    "line {line} has {} cells, expected {n_features} (all rows must have the same number of columns)",
-                    rec.len()
+                    "line {line} has {cells} cells, expected {d} (all rows must have the same number of columns)"
                 )));
             }
-            for (j, cell) in rec.iter().enumerate() {
-                let v: f64 = cell.trim().parse().map_err(|_| {
-                    invalid(format!(
-                        "line {line}, column {}: '{}' is not a number",
-                        j + 1,
-                        cell.chars().take(40).collect::<String>()
-                    ))
-                })?;
-                buf.extend_from_slice(&v.to_le_bytes());
-            }
-            n_samples += 1;
-            Ok(())
-        };
-        if !had_header {
-            write_row(&first, 1, &mut buf)?;
+            Some(_) => {}
         }
-        for rec in records {
-            let rec = rec.map_err(|e| invalid(e.to_string()))?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            write_row(&rec, line, &mut buf)?;
-            if buf.len() >= 60 * 1024 {
-                w.write_all(&buf)?;
-                buf.clear();
-            }
+        if !(self.records == 0 && self.first_is_header) {
+            self.n_samples += 1;
         }
-        w.write_all(&buf)?;
-        if n_samples == 0 {
+        self.records += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> std::io::Result<(usize, usize, bool)> {
+        if self.records == 0 {
+            return Err(invalid("the file has no lines".into()));
+        }
+        if self.n_samples == 0 {
             return Err(invalid("the file has no data rows".into()));
         }
-        let header = header_bytes_at_least("<f8", &[n_samples, n_features], HEADER_LEN);
-        debug_assert_eq!(header.len(), HEADER_LEN);
-        w.seek(SeekFrom::Start(0))?;
-        w.write_all(&header)?;
-        Ok(CsvSummary {
-            n_samples,
-            n_features,
-            had_header,
-        })
-    })
-    .map_err(|e| match e.kind() {
-        // Our own messages travel as InvalidData I/O errors; give them the CSV kind.
-        crate::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Error::csv(io.to_string(), input),
-        _ => e,
-    })
+        Ok((
+            self.n_samples,
+            self.n_features.unwrap_or(0),
+            self.first_is_header,
+        ))
+    }
 }
 
 fn invalid(msg: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
-}
-
-fn csv_error(e: csv::Error, path: &Path) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(io, path),
-        other => Error::csv(format!("{other:?}"), path),
-    }
 }
 
 #[cfg(test)]

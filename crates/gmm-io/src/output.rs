@@ -29,8 +29,9 @@ use crate::mmap::{TempRegistration, register_temp};
 enum Target {
     /// Standard output.
     Stdout,
-    /// An existing file that is not a regular file, written through.
-    Through,
+    /// An existing file that is not a regular file, written through (opened
+    /// when prepared: a FIFO's reader sees one stream).
+    Through(File),
     /// A temporary file renamed over the destination once complete.
     Atomic {
         tmp: tempfile::NamedTempFile,
@@ -72,14 +73,15 @@ impl Output {
                 ));
             }
             if !meta.is_file() {
-                // A device, FIFO or socket: check it can be opened now.
-                std::fs::OpenOptions::new()
+                // A device, FIFO or socket: opened now (for a FIFO, this waits
+                // for its reader), written at the end.
+                let f = std::fs::OpenOptions::new()
                     .write(true)
                     .open(path)
                     .map_err(|e| Error::io(e, path))?;
                 return Ok(Self {
                     path: path.to_path_buf(),
-                    target: Target::Through,
+                    target: Target::Through(f),
                 });
             }
         }
@@ -191,13 +193,7 @@ impl Output {
         let err = |e| Error::io(e, &path);
         let inner = match self.target {
             Target::Stdout => Inner::Stdout(BufWriter::with_capacity(1 << 16, std::io::stdout())),
-            Target::Through => {
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(err)?;
-                Inner::File(BufWriter::with_capacity(1 << 16, f), None)
-            }
+            Target::Through(f) => Inner::File(BufWriter::with_capacity(1 << 16, f), None),
             Target::Atomic { tmp, _registration } => {
                 let f = tmp.as_file().try_clone().map_err(err)?;
                 Inner::File(

@@ -2,6 +2,7 @@
 
 mod data;
 mod fit;
+mod safety;
 mod verbs;
 
 use std::path::Path;

@@ -17,11 +17,11 @@ pub(crate) fn generate(a: GenerateArgs) -> Result<()> {
     if n == 0 {
         bail!("--n must be at least 1");
     }
+    signals::install(OnSignal::Exit);
     let out = outputs::prepare(&[Some(&a.out)], &[])?
         .pop()
         .flatten()
         .expect("the output");
-    signals::install(OnSignal::Exit);
     if n.checked_mul(d).is_none() {
         bail!("--n {n} rows of {d} features is more values than this machine can count");
     }
@@ -110,8 +110,8 @@ pub(crate) fn info(a: InfoArgs) -> Result<()> {
 }
 
 pub(crate) fn convert(a: ConvertArgs) -> Result<()> {
-    gmm_io::check_outputs(&[a.output.as_path()], &[a.input.as_path()])?;
     signals::install(OnSignal::Exit);
+    gmm_io::check_outputs(&[a.output.as_path()], &[a.input.as_path()])?;
     let delimiter = match a.delimiter.as_str() {
         "tab" | "\\t" => b'\t',
         d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],

@@ -33,6 +33,7 @@ pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
     }
     // The model goes to standard output unless --out is given.
     let model_path = a.out.as_deref().unwrap_or(Path::new(gmm_io::STDOUT));
+    signals::install(OnSignal::Finish);
     let mut outputs = outputs::prepare(
         &[Some(model_path), a.report.as_deref(), a.plot.as_deref()],
         &inputs,
@@ -52,7 +53,6 @@ pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
         Some(path) => Some(load_weights(path)?),
         None => None,
     };
-    signals::install(OnSignal::Finish);
     let mut progress = Progress::new(
         !a.quiet && std::io::stderr().is_terminal(),
         a.em.max_iter,

@@ -11,11 +11,11 @@ use crate::outputs;
 use crate::signals::{self, OnSignal};
 
 pub(crate) fn predict(a: PredictArgs) -> Result<()> {
+    signals::install(OnSignal::Exit);
     let out = outputs::prepare(&[Some(&a.out)], &[a.data.as_path(), a.model.as_path()])?
         .pop()
         .flatten()
         .expect("the output");
-    signals::install(OnSignal::Exit);
     let model = load_model_arg(&a.model)?;
     let source = DataSource::open(&a.data)?;
     let n = source.n_samples();
@@ -76,13 +76,13 @@ pub(crate) fn sample(a: SampleArgs) -> Result<()> {
     if a.n == 0 {
         bail!("--n must be at least 1");
     }
+    signals::install(OnSignal::Exit);
     let mut outs =
         outputs::prepare(&[Some(&a.out), a.labels.as_deref()], &[a.model.as_path()])?.into_iter();
     let (out, labels_out) = (
         outs.next().flatten().expect("the output"),
         outs.next().flatten(),
     );
-    signals::install(OnSignal::Exit);
     let model = load_model_arg(&a.model)?;
     let d = model.n_features();
     let x_bytes =

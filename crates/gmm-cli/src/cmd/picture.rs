@@ -13,11 +13,11 @@ use crate::signals::{self, OnSignal};
 
 pub(crate) fn plot(a: PlotArgs) -> Result<()> {
     plot::check_picture_path(&a.out)?;
+    signals::install(OnSignal::Exit);
     let out = outputs::prepare(&[Some(&a.out)], &[a.data.as_path(), a.model.as_path()])?
         .pop()
         .flatten()
         .expect("the output");
-    signals::install(OnSignal::Exit);
     let model = load_model_arg(&a.model)?;
     let source = DataSource::open(&a.data)?;
     let scene = match source.rows() {

@@ -25,6 +25,7 @@ pub(crate) fn select(a: SelectArgs) -> Result<()> {
     if let Some(p) = &a.plot {
         plot::check_picture_path(p)?;
     }
+    signals::install(OnSignal::Exit);
     let mut outputs = outputs::prepare(
         &[a.out.as_deref(), a.report.as_deref(), a.plot.as_deref()],
         &[a.data.as_path()],
@@ -35,7 +36,6 @@ pub(crate) fn select(a: SelectArgs) -> Result<()> {
         outputs.next().flatten(),
         outputs.next().flatten(),
     );
-    signals::install(OnSignal::Exit);
     let selection = ModelSelection::new(components)
         .covariance_types(types)
         .criterion(criterion)

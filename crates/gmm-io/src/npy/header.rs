@@ -25,6 +25,14 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<NpyHeader, String> {
     if bytes.is_empty() {
         return Err("the file is empty".into());
     }
+    let magic_len = bytes.len().min(MAGIC.len());
+    if bytes.len() < 10 && bytes[..magic_len] == MAGIC[..magic_len] {
+        return Err(format!(
+            "the file ends after {} bytes, inside the preamble (the magic, version and header \
+             length take 10): it is truncated; save it again with numpy.save",
+            bytes.len()
+        ));
+    }
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(
             "it does not start with the .npy magic \\x93NUMPY (save arrays with numpy.save)".into(),
@@ -175,9 +183,28 @@ mod literal {
                             self.i += 1;
                             break;
                         }
+                        let negative = self.peek() == Some(b'-');
+                        if negative {
+                            self.i += 1;
+                        }
                         let w = self.word();
                         let w = std::str::from_utf8(w).unwrap_or("");
                         let w = w.strip_suffix('L').unwrap_or(w);
+                        if negative {
+                            return Err(format!(
+                                "malformed header: shape entry -{w} is negative: a shape holds sizes >= 0"
+                            ));
+                        }
+                        if w.is_empty() {
+                            let at = self
+                                .peek()
+                                .map_or("the end of the header".to_string(), |c| {
+                                    format!("'{}'", c.escape_ascii())
+                                });
+                            return Err(format!(
+                                "malformed header: a shape entry is missing or not a number (found {at})"
+                            ));
+                        }
                         let v: usize = w.parse().map_err(|_| {
                             format!(
                                 "malformed header: shape entry '{w}' is not a non-negative integer"
