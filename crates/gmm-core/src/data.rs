@@ -117,6 +117,13 @@ impl<'a, T: Scalar> DataView<'a, T> {
 /// Row-major data the engine can read: one contiguous [`DataView`], or
 /// [`Shards`] (several views read as their concatenation), or a reference to
 /// either. Every routine of the crate takes `impl Rows`.
+///
+/// Memory-mapped data: the engine reads the slices it is given, many times
+/// (once per EM iteration). A caller who maps a file and passes its bytes
+/// takes the contract of `numpy.memmap`: nobody truncates the file while it
+/// is read (the lost pages raise `SIGBUS`, which kills a process that does
+/// not handle it) or rewrites it (the passes would see a mix of old and new
+/// values). `gmm-io`'s datasets turn both into errors that name the file.
 pub trait Rows: Sync {
     /// Element type (`f64` or `f32`).
     type Elem: Scalar;
