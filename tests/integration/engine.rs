@@ -527,3 +527,52 @@ fn observer_sees_initialisation_progress() {
         assert_eq!(ev[0].1, "k-means++");
     }
 }
+
+/// An observer that asks to stop during the initialisation: before any model
+/// exists the fit fails with `Interrupted`; in a later restart the best model
+/// so far is returned as stopped.
+#[test]
+fn a_stop_during_the_initialisation_ends_the_fit_at_once() {
+    struct StopAt {
+        restart: usize,
+        current: usize,
+        polls: usize,
+    }
+    impl gmm::FitObserver for StopAt {
+        fn on_restart(&mut self, restart: usize, _: usize) {
+            self.current = restart;
+        }
+        fn stop_requested(&mut self) -> bool {
+            self.polls += 1;
+            self.current == self.restart
+        }
+        fn on_iteration(&mut self, _: &gmm::IterationProgress) -> ControlFlow<()> {
+            ControlFlow::Continue(())
+        }
+    }
+    let n = 5000;
+    let x = gmm::Preset::Small.generate(Some(n), 1);
+    let d = gmm::Preset::Small.shape().1;
+    let data = gmm::DataView::new(&x, n, d).unwrap();
+    for init in [gmm::Init::KMeans, gmm::Init::KMeansPlusPlus] {
+        let params = gmm::GaussianMixtureParams::new(6).init(init).n_init(3);
+        let mut first = StopAt {
+            restart: 0,
+            current: 0,
+            polls: 0,
+        };
+        let e = params.fit_with_observer(data, &mut first).unwrap_err();
+        assert!(matches!(e.kind(), gmm::ErrorKind::Interrupted), "{e}");
+        assert_eq!(first.polls, 1, "the init went on after the stop");
+        let mut second = StopAt {
+            restart: 1,
+            current: 0,
+            polls: 0,
+        };
+        let fit = params.fit_with_observer(data, &mut second).unwrap();
+        assert!(fit.report.stopped);
+        assert_eq!(fit.report.restarts.len(), 1);
+        let alone = params.clone().n_init(1).fit(data).unwrap();
+        assert_eq!(fit.model.means(), alone.model.means());
+    }
+}

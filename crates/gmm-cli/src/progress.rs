@@ -81,6 +81,10 @@ impl FitObserver for Progress {
         bar.set_position(done as u64);
     }
 
+    fn stop_requested(&mut self) -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
+    }
+
     fn on_initialised(&mut self, _restart: usize, seconds: f64) {
         self.init_phase = None;
         let Some(spinner) = self.bar.take() else {

@@ -93,6 +93,9 @@ pub enum ErrorKind {
         /// The `reg_covar` in use.
         reg_covar: f64,
     },
+    /// The fit was stopped (see `FitObserver::stop_requested`) during its
+    /// first initialisation, before any model existed.
+    Interrupted,
     /// The fit would need more memory than the system has available.
     OutOfMemory {
         /// What would need it.
@@ -247,6 +250,10 @@ impl fmt::Display for Error {
                     "only {} are",
                     crate::memory::human_bytes(a)
                 ))
+            ),
+            Interrupted => write!(
+                f,
+                "the fit was stopped during its initialisation, before any model existed"
             ),
             Unsupported { what } => write!(f, "{what}"),
         }

@@ -11,13 +11,15 @@
 //! drawn from seeds derived from the user's seed and fixed indices, so the result
 //! never depends on the number of threads.
 
+use std::ops::ControlFlow;
+
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use crate::blocks::{BLOCK_ROWS, ordered_blocks};
+use crate::blocks::{BLOCK_ROWS, CHUNK_ROWS, ordered_blocks};
 use crate::covariance::CovarianceType;
-use crate::data::{Rows, Scalar};
+use crate::data::{DataView, Rows, Scalar};
 use crate::error::Result;
 use crate::estep::from_responsibilities;
 use crate::model::GaussianMixture;
@@ -67,6 +69,83 @@ fn sq_dist<T: Scalar>(x: &[T], c: &[f64]) -> f64 {
             t * t
         })
         .sum()
+}
+
+/// Rows of a chunk laid out by column (`xt[a * CHUNK_ROWS + i]`, as f64),
+/// so that the distances of all its rows to one centre are one vectorised
+/// loop per feature. Each distance is summed over the features in order, so
+/// it has the bits of [`sq_dist`].
+struct Columns {
+    d: usize,
+    len: usize,
+    xt: Vec<f64>,
+}
+
+impl Columns {
+    fn new(d: usize) -> Self {
+        Self {
+            d,
+            len: 0,
+            xt: vec![0.0; d * CHUNK_ROWS],
+        }
+    }
+
+    /// Loads rows `lo..hi` (at most `CHUNK_ROWS`).
+    fn load<D: Rows>(&mut self, data: &D, lo: usize, hi: usize) {
+        debug_assert!(hi - lo <= CHUNK_ROWS);
+        let (d, xt) = (self.d, &mut self.xt);
+        let mut i = 0;
+        let mut put = |v: DataView<'_, D::Elem>| {
+            for row in v.as_slice().chunks_exact(d) {
+                for (a, x) in row.iter().enumerate() {
+                    xt[a * CHUNK_ROWS + i] = x.to_f64();
+                }
+                i += 1;
+            }
+        };
+        match data.contiguous(lo, hi) {
+            Some(v) => put(v),
+            None => data.for_each_piece(lo, hi, &mut put),
+        }
+        self.len = hi - lo;
+    }
+
+    /// `out[i] = |x_i - c|^2` for the loaded rows.
+    #[inline]
+    fn sq_dists(&self, c: &[f64], out: &mut [f64]) {
+        let out = &mut out[..self.len];
+        out.fill(0.0);
+        for (a, &ca) in c.iter().enumerate() {
+            let col = &self.xt[a * CHUNK_ROWS..a * CHUNK_ROWS + self.len];
+            for (o, x) in out.iter_mut().zip(col) {
+                let t = x - ca;
+                *o += t * t;
+            }
+        }
+    }
+
+    /// Feature `a` of loaded row `i`.
+    #[inline]
+    fn at(&self, i: usize, a: usize) -> f64 {
+        self.xt[a * CHUNK_ROWS + i]
+    }
+
+    /// The nearest of `centres` (`K x D`) to each loaded row (ties: the lowest
+    /// index), into `best`; `dist` is scratch.
+    fn nearest(&self, centres: &[f64], best: &mut [usize], best_d: &mut [f64], dist: &mut [f64]) {
+        let m = self.len;
+        best[..m].fill(0);
+        best_d[..m].fill(f64::INFINITY);
+        for (c, centre) in centres.chunks_exact(self.d).enumerate() {
+            self.sq_dists(centre, dist);
+            for i in 0..m {
+                if dist[i] < best_d[i] {
+                    best_d[i] = dist[i];
+                    best[i] = c;
+                }
+            }
+        }
+    }
 }
 
 /// The model from one-point components at `rows`: means at those rows,
@@ -185,14 +264,22 @@ fn draw_weighted(w: &[f64], sums: &[f64], target: f64) -> usize {
     })
 }
 
+/// Rows up to which k-means++ keeps each row's distance to its closest
+/// centre (8 bytes a row: 256 MB at most); beyond, the distances are
+/// recomputed from the centres when needed, so memory stays bounded.
+const CLOSEST_BUFFER_ROWS: usize = 32 << 20;
+
 /// k-means++ seeding (the greedy variant of scikit-learn: `2 + ln K` candidates
 /// per step, keeping the one that lowers the potential most). Returns row indices.
 ///
-/// Holds no per-row buffer: the distance of a row to its closest chosen centre
-/// is recomputed when needed (one fused pass per step over the data, plus one
-/// block per drawn candidate), so memory stays independent of the number of
-/// rows. Only per-block sums are kept, and they are summed in row order, so
-/// the draws do not depend on the number of threads.
+/// Keeps each row's (weighted) squared distance to its closest chosen centre,
+/// updated as each centre is kept, so a step costs one pass of `2 + ln K`
+/// distances per row: `O(N K D log K)` in all, in parallel over the fixed
+/// blocks. Past [`CLOSEST_BUFFER_ROWS`] rows the buffer would break the
+/// memory bound, and the distances are recomputed from the chosen centres
+/// instead (`O(N K^2 D)`, no per-row memory). Both give the same bits:
+/// `w min(a, b) = min(w a, w b)` exactly. Per-block sums are summed in row
+/// order, so the draws do not depend on the number of threads.
 ///
 /// With sample weights, every row's distance counts `weight` times (the first
 /// centre is drawn with probability proportional to the weights), as in
@@ -202,8 +289,20 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(
     k: usize,
     weights: Option<&[f64]>,
     seed: u64,
-    progress: &mut dyn FnMut(InitPhase, usize, usize),
-) -> Vec<usize> {
+    progress: &mut dyn FnMut(InitPhase, usize, usize) -> ControlFlow<()>,
+) -> Option<Vec<usize>> {
+    kmeans_plus_plus_buffered(data, k, weights, seed, progress, CLOSEST_BUFFER_ROWS)
+}
+
+/// [`kmeans_plus_plus`] keeping per-row distances up to `buffer_rows` rows.
+fn kmeans_plus_plus_buffered<D: Rows>(
+    data: &D,
+    k: usize,
+    weights: Option<&[f64]>,
+    seed: u64,
+    progress: &mut dyn FnMut(InitPhase, usize, usize) -> ControlFlow<()>,
+    buffer_rows: usize,
+) -> Option<Vec<usize>> {
     let n = data.n_samples();
     let d = data.n_features();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -222,8 +321,8 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(
     // Centres chosen so far (`c x D`).
     let mut centres = vec![0.0; d];
     row_f64(data, first, &mut centres);
-    // Weighted distance of row i to its closest chosen centre.
-    let closest = |i: usize, centres: &[f64]| -> f64 {
+    // Weighted distance of row i to its closest chosen centre, from the centres.
+    let recompute = |i: usize, centres: &[f64]| -> f64 {
         let x = data.row(i);
         wt(i)
             * centres
@@ -231,27 +330,53 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(
                 .map(|c| sq_dist(x, c))
                 .fold(f64::INFINITY, f64::min)
     };
+    // The same for the rows loaded in `cols` (first row `lo`), into `near`:
+    // `min_c w |x - c|^2`, which has the bits of `w min_c |x - c|^2`.
+    let recompute_chunk =
+        |cols: &Columns, lo: usize, centres: &[f64], near: &mut [f64], dist: &mut [f64]| {
+            near[..cols.len].fill(f64::INFINITY);
+            for c in centres.chunks_exact(d) {
+                cols.sq_dists(c, dist);
+                for i in 0..cols.len {
+                    near[i] = (wt(lo + i) * dist[i]).min(near[i]);
+                }
+            }
+        };
+    // The same distances, kept per row while they fit the memory bound.
+    let mut buffer: Option<Vec<f64>> = (n <= buffer_rows).then(|| {
+        let mut b = vec![0.0; n];
+        b.par_chunks_mut(CHUNK_ROWS)
+            .enumerate()
+            .for_each(|(j, out)| {
+                let lo = j * CHUNK_ROWS;
+                let mut cols = Columns::new(d);
+                let mut dist = vec![0.0; CHUNK_ROWS];
+                cols.load(data, lo, lo + out.len());
+                recompute_chunk(&cols, lo, &centres, out, &mut dist);
+            });
+        b
+    });
+    let block_of = |b: usize| b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
     // Per block: sum of the closest distances, rows in order.
     let mut block_sums: Vec<f64> = (0..n.div_ceil(BLOCK_ROWS))
         .into_par_iter()
-        .map(|b| {
-            (b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n))
-                .map(|i| closest(i, &centres))
-                .sum()
+        .map(|b| match &buffer {
+            Some(c) => c[block_of(b)].iter().sum(),
+            None => block_of(b).map(|i| recompute(i, &centres)).sum(),
         })
         .collect();
     let mut candidates = vec![0.0; trials * d];
     while chosen.len() < k {
         let potential: f64 = block_sums.iter().sum();
+        let closest = |i: usize| match &buffer {
+            Some(c) => c[i],
+            None => recompute(i, &centres),
+        };
         let ids: Vec<usize> = (0..trials)
             .map(|_| {
                 if potential > 0.0 {
                     let target = rng.random::<f64>() * potential;
-                    search_cumulative(&block_sums, target, |b| {
-                        (b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n))
-                            .map(|i| closest(i, &centres))
-                            .collect()
-                    })
+                    search_cumulative(&block_sums, target, |b| block_of(b).map(closest).collect())
                 } else {
                     rng.random_range(0..n)
                 }
@@ -267,11 +392,40 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(
             n,
             |_, start, end| {
                 let mut p = vec![0.0; trials];
-                for i in start..end {
-                    let x = data.row(i);
-                    let (near, w) = (closest(i, &centres), wt(i));
-                    for (t, pt) in p.iter_mut().enumerate() {
-                        *pt += (w * sq_dist(x, &candidates[t * d..(t + 1) * d])).min(near);
+                let mut cols = Columns::new(d);
+                let mut dist = vec![0.0; trials * CHUNK_ROWS];
+                let mut near = vec![0.0; CHUNK_ROWS];
+                for lo in (start..end).step_by(CHUNK_ROWS) {
+                    let hi = (lo + CHUNK_ROWS).min(end);
+                    cols.load(data, lo, hi);
+                    match &buffer {
+                        Some(c) => near[..hi - lo].copy_from_slice(&c[lo..hi]),
+                        None => {
+                            let (scratch, _) = dist.split_at_mut(CHUNK_ROWS);
+                            recompute_chunk(&cols, lo, &centres, &mut near, scratch);
+                        }
+                    }
+                    for (t, out) in dist.chunks_exact_mut(CHUNK_ROWS).enumerate() {
+                        cols.sq_dists(&candidates[t * d..(t + 1) * d], out);
+                    }
+                    // Row by row, candidates side by side: the sums are in
+                    // row order, as the search below assumes.
+                    let m = hi - lo;
+                    match weights {
+                        None => {
+                            for i in 0..m {
+                                for (t, pt) in p.iter_mut().enumerate() {
+                                    *pt += (1.0 * dist[t * CHUNK_ROWS + i]).min(near[i]);
+                                }
+                            }
+                        }
+                        Some(w) => {
+                            for (i, &w) in w[lo..hi].iter().enumerate() {
+                                for (t, pt) in p.iter_mut().enumerate() {
+                                    *pt += (w * dist[t * CHUNK_ROWS + i]).min(near[i]);
+                                }
+                            }
+                        }
                     }
                 }
                 p
@@ -289,13 +443,30 @@ pub(crate) fn kmeans_plus_plus<D: Rows>(
                 best = t;
             }
         }
-        centres.extend_from_slice(&candidates[best * d..(best + 1) * d]);
+        let kept = &candidates[best * d..(best + 1) * d];
+        if let Some(c) = &mut buffer {
+            c.par_chunks_mut(CHUNK_ROWS)
+                .enumerate()
+                .for_each(|(j, part)| {
+                    let lo = j * CHUNK_ROWS;
+                    let mut cols = Columns::new(d);
+                    let mut dist = vec![0.0; CHUNK_ROWS];
+                    cols.load(data, lo, lo + part.len());
+                    cols.sq_dists(kept, &mut dist);
+                    for (i, v) in part.iter_mut().enumerate() {
+                        *v = (wt(lo + i) * dist[i]).min(*v);
+                    }
+                });
+        }
+        centres.extend_from_slice(kept);
         // The new closest distances are the kept candidate's terms above.
         block_sums = per_block.iter().map(|p| p[best]).collect();
         chosen.push(ids[best]);
-        progress(InitPhase::KMeansPlusPlus, chosen.len(), k);
+        if progress(InitPhase::KMeansPlusPlus, chosen.len(), k).is_break() {
+            return None;
+        }
     }
-    chosen
+    Some(chosen)
 }
 
 /// The first row whose cumulative weight exceeds `target` (blocks summed in
@@ -333,17 +504,6 @@ fn search_cumulative(
     }
 }
 
-fn nearest(x: &[impl Scalar], centres: &[f64], d: usize) -> (usize, f64) {
-    let mut best = (0, f64::INFINITY);
-    for (c, centre) in centres.chunks_exact(d).enumerate() {
-        let dist = sq_dist(x, centre);
-        if dist < best.1 {
-            best = (c, dist);
-        }
-    }
-    best
-}
-
 /// Lloyd's algorithm from `centres` until the squared centre shift is below
 /// `KMEANS_TOL` times the mean column variance, or `KMEANS_MAX_ITER`.
 /// An empty cluster keeps its centre.
@@ -352,8 +512,8 @@ pub(crate) fn lloyd<D: Rows>(
     weights: Option<&[f64]>,
     mut centres: Vec<f64>,
     k: usize,
-    progress: &mut dyn FnMut(InitPhase, usize, usize),
-) -> Vec<f64> {
+    progress: &mut dyn FnMut(InitPhase, usize, usize) -> ControlFlow<()>,
+) -> Option<Vec<f64>> {
     let n = data.n_samples();
     let d = data.n_features();
     let tol = KMEANS_TOL * mean_column_variance(data);
@@ -365,13 +525,22 @@ pub(crate) fn lloyd<D: Rows>(
             |_, start, end| {
                 let mut s = vec![0.0; k * d];
                 let mut c = vec![0.0; k];
-                for i in start..end {
-                    let x = data.row(i);
-                    let (best, _) = nearest(x, &centres, d);
-                    let w = weights.map_or(1.0, |w| w[i]);
-                    c[best] += w;
-                    for (a, v) in s[best * d..(best + 1) * d].iter_mut().zip(x) {
-                        *a += w * v.to_f64();
+                let mut cols = Columns::new(d);
+                let (mut best, mut best_d, mut dist) = (
+                    vec![0; CHUNK_ROWS],
+                    vec![0.0; CHUNK_ROWS],
+                    vec![0.0; CHUNK_ROWS],
+                );
+                for lo in (start..end).step_by(CHUNK_ROWS) {
+                    let hi = (lo + CHUNK_ROWS).min(end);
+                    cols.load(data, lo, hi);
+                    cols.nearest(&centres, &mut best, &mut best_d, &mut dist);
+                    for i in 0..hi - lo {
+                        let (b, w) = (best[i], weights.map_or(1.0, |w| w[lo + i]));
+                        c[b] += w;
+                        for (a, v) in s[b * d..(b + 1) * d].iter_mut().enumerate() {
+                            *v += w * cols.at(i, a);
+                        }
                     }
                 }
                 (s, c)
@@ -396,12 +565,14 @@ pub(crate) fn lloyd<D: Rows>(
                 }
             }
         }
-        progress(InitPhase::Lloyd, iteration, KMEANS_MAX_ITER);
+        if progress(InitPhase::Lloyd, iteration, KMEANS_MAX_ITER).is_break() {
+            return None;
+        }
         if shift <= tol {
             break;
         }
     }
-    centres
+    Some(centres)
 }
 
 fn mean_column_variance<D: Rows>(data: &D) -> f64 {
@@ -448,15 +619,19 @@ pub(crate) fn kmeans<D: Rows>(
     covariance_type: CovarianceType,
     reg_covar: f64,
     seed: u64,
-    progress: &mut dyn FnMut(InitPhase, usize, usize),
-) -> Result<GaussianMixture> {
+    progress: &mut dyn FnMut(InitPhase, usize, usize) -> ControlFlow<()>,
+) -> Result<Option<GaussianMixture>> {
     let d = data.n_features();
-    let seeds = kmeans_plus_plus(data, k, weights, seed, progress);
+    let Some(seeds) = kmeans_plus_plus(data, k, weights, seed, progress) else {
+        return Ok(None);
+    };
     let mut centres = vec![0.0; k * d];
     for (c, &r) in seeds.iter().enumerate() {
         row_f64(data, r, &mut centres[c * d..(c + 1) * d]);
     }
-    let centres = lloyd(data, weights, centres, k, progress);
+    let Some(centres) = lloyd(data, weights, centres, k, progress) else {
+        return Ok(None);
+    };
     from_assignment(
         data,
         weights,
@@ -465,12 +640,23 @@ pub(crate) fn kmeans<D: Rows>(
         reg_covar,
         |row0, m, resp| {
             resp.fill(0.0);
-            for i in 0..m {
-                let (best, _) = nearest(data.row(row0 + i), &centres, d);
-                resp[i * k + best] = 1.0;
+            let mut cols = Columns::new(d);
+            let (mut best, mut best_d, mut dist) = (
+                vec![0; CHUNK_ROWS],
+                vec![0.0; CHUNK_ROWS],
+                vec![0.0; CHUNK_ROWS],
+            );
+            for lo in (0..m).step_by(CHUNK_ROWS) {
+                let hi = (lo + CHUNK_ROWS).min(m);
+                cols.load(data, row0 + lo, row0 + hi);
+                cols.nearest(&centres, &mut best, &mut best_d, &mut dist);
+                for i in 0..hi - lo {
+                    resp[(lo + i) * k + best[i]] = 1.0;
+                }
             }
         },
     )
+    .map(Some)
 }
 
 #[cfg(test)]
@@ -487,6 +673,45 @@ mod tests {
         assert_eq!(search_cumulative(&bs, 0.5, blocks), 3);
         assert_eq!(search_cumulative(&bs, 1.5, blocks), BLOCK_ROWS + 5);
         assert_eq!(search_cumulative(&bs, 3.0, blocks), BLOCK_ROWS + 5);
+    }
+
+    /// The kept per-row distances and their recomputation give the same
+    /// seeds, with and without weights, on any number of threads.
+    #[test]
+    fn buffered_and_recomputed_kmeans_plus_plus_agree_bit_for_bit() {
+        use crate::data::{DataView, Shards};
+        use crate::synthetic::Preset;
+        let n = 3 * BLOCK_ROWS + 777;
+        let d = Preset::Small.shape().1;
+        let x = Preset::Small.generate(Some(n), 3);
+        let (a, b) = x.split_at(1000 * d);
+        let shards = Shards::new(vec![
+            DataView::new(a, 1000, d).unwrap(),
+            DataView::new(b, n - 1000, d).unwrap(),
+        ])
+        .unwrap();
+        let w: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64 * 0.5).collect();
+        let go = |_: InitPhase, _: usize, _: usize| ControlFlow::Continue(());
+        for weights in [None, Some(w.as_slice())] {
+            let run = |threads: usize, limit: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| {
+                        kmeans_plus_plus_buffered(&shards, 24, weights, 11, &mut { go }, limit)
+                    })
+                    .unwrap()
+            };
+            let kept = run(2, usize::MAX);
+            assert_eq!(kept.len(), 24);
+            assert_eq!(kept, run(2, 0), "recomputed distances differ");
+            assert_eq!(kept, run(1, usize::MAX), "one thread differs");
+            assert_eq!(kept, run(3, 0), "three threads differ");
+            if let Some(w) = weights {
+                assert!(kept.iter().all(|&r| w[r] > 0.0));
+            }
+        }
     }
 
     #[test]

@@ -682,3 +682,31 @@ fn a_csv_of_one_very_long_line_is_converted_in_constant_memory() {
     let ds = Dataset::open(&npy).unwrap();
     assert_eq!((ds.n_samples(), ds.n_features()), (1, 3_000_000));
 }
+
+#[test]
+fn ctrl_c_during_a_long_initialisation_stops_at_once_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, m) = (dir.path().join("x.npy"), dir.path().join("m.json"));
+    let o = gmm(&[
+        "generate",
+        "--preset",
+        "seed2d",
+        "--n",
+        "200000",
+        "--out",
+        s(&data),
+    ]);
+    assert!(o.status.success());
+    // k-means++ with K = 3000 on 200,000 rows takes many seconds.
+    let child = spawn(&["fit", s(&data), "-k", "3000", "--out", s(&m), "-q"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    let t = std::time::Instant::now();
+    signal(&child, "-INT");
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("no model yet, nothing was written"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(!m.exists());
+    assert!(temporaries(dir.path()).is_empty());
+}

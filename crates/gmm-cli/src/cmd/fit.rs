@@ -64,7 +64,15 @@ pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
             SourceRows::F32(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress)?,
         })
     };
-    let fit = a.threads.install(run)?;
+    let fit = match a.threads.install(run) {
+        Ok(fit) => fit,
+        Err(e) if is_interrupted(&e) => {
+            progress.finish();
+            eprintln!("interrupted during the initialisation: no model yet, nothing was written");
+            return Ok(Outcome::Interrupted);
+        }
+        Err(e) => return Err(e),
+    };
     source.check_unchanged()?;
     if let Some(out) = report_out {
         let text = serde_json::to_string_pretty(&fit.report).expect("a report serialises");
@@ -99,6 +107,11 @@ pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
         return Ok(Outcome::Interrupted);
     }
     Ok(Outcome::Done)
+}
+
+fn is_interrupted(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<gmm_core::Error>()
+        .is_some_and(|e| matches!(e.kind(), gmm_core::ErrorKind::Interrupted))
 }
 
 fn fit_rows<D: Rows>(

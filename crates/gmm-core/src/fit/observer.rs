@@ -43,6 +43,14 @@ pub trait FitObserver {
         _total: usize,
     ) {
     }
+    /// Polled during the initialisation (after every k-means++ centre and
+    /// every Lloyd iteration, so within about a second on large data):
+    /// `true` stops the fit there. The best model of an earlier restart is
+    /// then returned as stopped; before any model exists the fit fails with
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted).
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
     /// The restart's initialisation finished after `_seconds`.
     fn on_initialised(&mut self, _restart: usize, _seconds: f64) {}
     /// An EM iteration finished.

@@ -1,12 +1,13 @@
 //! The EM loop: restarts, iterations, the report.
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 use super::ValidParams;
 use super::{Fit, FitObserver, FitReport, Init, InitPhase, IterationProgress, RestartReport};
 use crate::blocks::derive_seed;
 use crate::data::Rows;
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::estep::e_step;
 use crate::init;
 use crate::model::{FitInfo, GaussianMixture};
@@ -33,7 +34,15 @@ impl ValidParams<'_> {
         for restart in 0..n_init {
             let seed = derive_seed(self.seed, restart as u64);
             observer.on_restart(restart, n_init);
-            let (model, run) = self.run(data, weights, seed, restart, n_init, observer)?;
+            let Some((model, run)) = self.run(data, weights, seed, restart, n_init, observer)?
+            else {
+                // Stopped during this restart's initialisation.
+                if best.is_none() {
+                    return Err(ErrorKind::Interrupted.into());
+                }
+                stopped = true;
+                break;
+            };
             restarts.push(RestartReport {
                 seed,
                 n_iter: run.lower_bounds.len(),
@@ -86,21 +95,25 @@ impl ValidParams<'_> {
         data: &D,
         weights: Option<&[f64]>,
         seed: u64,
-        progress: &mut dyn FnMut(InitPhase, usize, usize),
-    ) -> Result<GaussianMixture> {
+        progress: &mut dyn FnMut(InitPhase, usize, usize) -> ControlFlow<()>,
+    ) -> Result<Option<GaussianMixture>> {
         let (k, ct, reg) = (self.n_components, self.covariance_type, self.reg_covar);
         match &self.init {
-            Init::Given(m) => Ok(m.clone()),
+            Init::Given(m) => Ok(Some(m.clone())),
             Init::KMeans => init::kmeans(data, weights, k, ct, reg, seed, progress),
             Init::KMeansPlusPlus => {
-                let rows = init::kmeans_plus_plus(data, k, weights, seed, progress);
-                init::from_rows(data, &rows, ct, reg)
+                match init::kmeans_plus_plus(data, k, weights, seed, progress) {
+                    Some(rows) => init::from_rows(data, &rows, ct, reg).map(Some),
+                    None => Ok(None),
+                }
             }
             Init::RandomFromData => {
                 let rows = init::random_rows(data.n_samples(), k, weights, seed);
-                init::from_rows(data, &rows, ct, reg)
+                init::from_rows(data, &rows, ct, reg).map(Some)
             }
-            Init::Random => init::random_responsibilities(data, weights, k, ct, reg, seed),
+            Init::Random => {
+                init::random_responsibilities(data, weights, k, ct, reg, seed).map(Some)
+            }
         }
     }
 
@@ -112,11 +125,19 @@ impl ValidParams<'_> {
         restart: usize,
         n_init: usize,
         observer: &mut dyn FitObserver,
-    ) -> Result<(GaussianMixture, Run)> {
+    ) -> Result<Option<(GaussianMixture, Run)>> {
         let t0 = Instant::now();
-        let mut model = self.initial_model(data, weights, seed, &mut |phase, done, total| {
-            observer.on_init_progress(restart, phase, done, total)
+        let model = self.initial_model(data, weights, seed, &mut |phase, done, total| {
+            observer.on_init_progress(restart, phase, done, total);
+            if observer.stop_requested() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         })?;
+        let Some(mut model) = model else {
+            return Ok(None);
+        };
         let init_seconds = t0.elapsed().as_secs_f64();
         observer.on_initialised(restart, init_seconds);
         let mut run = Run {
@@ -165,7 +186,7 @@ impl ValidParams<'_> {
                 break;
             }
         }
-        Ok((model, run))
+        Ok(Some((model, run)))
     }
 }
 
