@@ -96,12 +96,14 @@ impl Columns {
         let (d, xt) = (self.d, &mut self.xt);
         let mut i = 0;
         let mut put = |v: DataView<'_, D::Elem>| {
-            for row in v.as_slice().chunks_exact(d) {
-                for (a, x) in row.iter().enumerate() {
-                    xt[a * CHUNK_ROWS + i] = x.to_f64();
+            let m = v.n_samples();
+            for (a, col) in xt.chunks_exact_mut(CHUNK_ROWS).enumerate() {
+                let values = v.as_slice().iter().skip(a).step_by(d);
+                for (c, x) in col[i..i + m].iter_mut().zip(values) {
+                    *c = x.to_f64();
                 }
-                i += 1;
             }
+            i += m;
         };
         match data.contiguous(lo, hi) {
             Some(v) => put(v),
@@ -640,23 +642,43 @@ pub(crate) fn kmeans<D: Rows>(
         reg_covar,
         |row0, m, resp| {
             resp.fill(0.0);
-            let mut cols = Columns::new(d);
-            let (mut best, mut best_d, mut dist) = (
-                vec![0; CHUNK_ROWS],
-                vec![0.0; CHUNK_ROWS],
-                vec![0.0; CHUNK_ROWS],
-            );
-            for lo in (0..m).step_by(CHUNK_ROWS) {
-                let hi = (lo + CHUNK_ROWS).min(m);
-                cols.load(data, row0 + lo, row0 + hi);
-                cols.nearest(&centres, &mut best, &mut best_d, &mut dist);
-                for i in 0..hi - lo {
-                    resp[(lo + i) * k + best[i]] = 1.0;
-                }
-            }
+            assign_nearest(data, &centres, k, row0, m, resp);
         },
     )
     .map(Some)
+}
+
+/// One-hot responsibilities (`m x K`, zeroed) of rows `row0..row0 + m` for
+/// their nearest centre, with a per-thread scratch (no allocation per call).
+fn assign_nearest<D: Rows>(
+    data: &D,
+    centres: &[f64],
+    k: usize,
+    row0: usize,
+    m: usize,
+    resp: &mut [f64],
+) {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Option<Columns>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let d = data.n_features();
+    SCRATCH.with_borrow_mut(|scratch| {
+        let cols = match scratch {
+            Some(c) if c.d == d => c,
+            _ => scratch.insert(Columns::new(d)),
+        };
+        let (mut best, mut best_d, mut dist) =
+            ([0; CHUNK_ROWS], [0.0; CHUNK_ROWS], [0.0; CHUNK_ROWS]);
+        for lo in (0..m).step_by(CHUNK_ROWS) {
+            let hi = (lo + CHUNK_ROWS).min(m);
+            cols.load(data, row0 + lo, row0 + hi);
+            cols.nearest(centres, &mut best, &mut best_d, &mut dist);
+            for i in 0..hi - lo {
+                resp[(lo + i) * k + best[i]] = 1.0;
+            }
+        }
+    });
 }
 
 #[cfg(test)]
