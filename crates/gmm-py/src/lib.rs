@@ -310,6 +310,21 @@ struct Observer<'a> {
 }
 
 impl FitObserver for Observer<'_> {
+    /// Ctrl-C during the initialisation (polled after every k-means++ centre
+    /// and Lloyd iteration) raises `KeyboardInterrupt` within about a second.
+    fn stop_requested(&mut self) -> bool {
+        if self.error.is_some() {
+            return true;
+        }
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(e) => {
+                self.error = Some(e);
+                true
+            }
+        })
+    }
+
     fn on_iteration(&mut self, p: &IterationProgress) -> ControlFlow<()> {
         Python::attach(|py| {
             if let Err(e) = py.check_signals() {

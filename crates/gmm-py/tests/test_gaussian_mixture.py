@@ -327,6 +327,29 @@ def test_ctrl_c_raises_keyboard_interrupt(tmp_path):
     assert p.returncode == 7 and "interrupted" in out
 
 
+def test_ctrl_c_during_the_initialisation_raises_at_once(tmp_path):
+    # k-means++ with 3000 components on 200,000 rows runs for many seconds.
+    code = """
+        import sys, time, numpy as np
+        from gmm import GaussianMixture
+        X = np.random.default_rng(0).normal(size=(200_000, 2))
+        print("ready", flush=True)
+        try:
+            GaussianMixture(3000, init_params="k-means++").fit(X)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(7)
+    """
+    p = subprocess.Popen(_script(code), stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(1.5)
+    sent = time.perf_counter()
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=30)
+    assert p.returncode == 7 and "interrupted" in out
+    assert time.perf_counter() - sent < 5
+
+
 def test_a_memmap_is_read_in_place(tmp_path):
     n, d = 4_000_000, 4  # 64 MB of float32
     path = tmp_path / "x.npy"
