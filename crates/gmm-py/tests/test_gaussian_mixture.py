@@ -372,3 +372,42 @@ def test_a_memmap_is_read_in_place(tmp_path):
     grown_mb = int(out.stdout.strip().splitlines()[-1])
     # The file is 64 MB: a copy (float32 or float64) would add 64-128 MB on top of the mapped pages.
     assert grown_mb < 64 + 40, f"resident memory grew by {grown_mb} MB"
+
+
+# --------------------------------------------------------------- type stubs
+def test_the_type_stubs_match_the_extension_module():
+    import ast
+    import inspect
+    import pathlib
+
+    import gmm
+    from gmm import _gmm
+
+    root = pathlib.Path(gmm.__file__).parent
+    assert (root / "py.typed").exists(), "py.typed is not installed"
+    tree = ast.parse((root / "_gmm.pyi").read_text())
+    stubbed = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            stubbed[node.name] = {
+                n.name for n in node.body if isinstance(n, ast.FunctionDef)
+            } - {"__init__"}
+        elif isinstance(node, ast.FunctionDef):
+            stubbed[node.name] = None
+        elif isinstance(node, ast.AnnAssign):
+            stubbed[node.target.id] = None
+    public = {n for n in dir(_gmm) if not n.startswith("_")}
+    assert public == set(stubbed), (public ^ set(stubbed))
+    for name in ("Model", "SufficientStats"):
+        cls = getattr(_gmm, name)
+        members = {
+            n
+            for n, v in vars(cls).items()
+            if not n.startswith("_") or n == "__reduce__"
+        }
+        assert members == stubbed[name], (name, members ^ stubbed[name])
+    # The fit function's parameters, in order, as the stub names them.
+    fit_stub = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "fit")
+    stub_params = [a.arg for a in fit_stub.args.args]
+    sig = inspect.signature(_gmm.fit)
+    assert stub_params == list(sig.parameters), (stub_params, list(sig.parameters))
