@@ -8,7 +8,10 @@
 //! - `steps/<workload>/e_step`: the E-step pass alone (log-densities, responsibilities,
 //!   statistics);
 //! - `steps/<workload>/m_step`: the M-step alone (new parameters and the Cholesky
-//!   factor of every covariance).
+//!   factor of every covariance);
+//! - `init/<method>/K=<k>`: the initialisation alone (`max_iter(0)`) on 200,000
+//!   seed2d rows: k-means++ seeding and the k-means default (seeding + Lloyd)
+//!   at K = 8, 64, 400.
 //!
 //! ```text
 //! cargo bench --bench em                              # everything
@@ -21,7 +24,10 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gmm::reference::ReferenceModel;
-use gmm::{CovarianceType, DataView, GaussianMixture, Preset, SufficientStats, fixed_init};
+use gmm::{
+    CovarianceType, DataView, GaussianMixture, GaussianMixtureParams, Init, Preset,
+    SufficientStats, fixed_init,
+};
 
 /// Rows used per workload: small at full size, the others scaled down.
 fn rows(preset: Preset) -> usize {
@@ -132,5 +138,30 @@ fn e_and_m_steps(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, em_iteration, em_iteration_types, e_and_m_steps);
+fn initialisation(c: &mut Criterion) {
+    let (x, n, d, _) = setup(Preset::Seed2d);
+    let data = DataView::new(&x, n, d).unwrap();
+    for (name, init) in [
+        ("k-means++", Init::KMeansPlusPlus),
+        ("kmeans", Init::KMeans),
+    ] {
+        let mut group = c.benchmark_group(format!("init/{name}"));
+        group.sample_size(10);
+        for k in [8, 64, 400] {
+            let params = GaussianMixtureParams::new(k).init(init.clone()).max_iter(0);
+            group.bench_function(format!("K={k}"), |b| {
+                b.iter(|| black_box(params.fit(black_box(data)).unwrap()))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(
+    benches,
+    em_iteration,
+    em_iteration_types,
+    e_and_m_steps,
+    initialisation
+);
 criterion_main!(benches);
