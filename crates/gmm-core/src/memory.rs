@@ -75,8 +75,14 @@ pub(crate) fn check_fit_memory(ct: CovarianceType, k: usize, d: usize, n: usize)
     }
 }
 
-/// `bytes` in a short human-readable form.
-pub(crate) fn human_bytes(bytes: u64) -> String {
+/// `bytes` in a short human-readable form (powers of 1000), as the engine's
+/// messages give sizes.
+///
+/// ```
+/// assert_eq!(gmm_core::human_bytes(999), "999 bytes");
+/// assert_eq!(gmm_core::human_bytes(80_000_000_000), "80.0 GB");
+/// ```
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 7] = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"];
     let mut v = bytes as f64;
     let mut u = 0;

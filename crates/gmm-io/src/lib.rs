@@ -33,7 +33,5 @@ pub use npy::{
     Dataset, DatasetInfo, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, npy_bytes,
     parse_header, write_npy, write_npy_streamed, write_view,
 };
-pub use output::{
-    Output, OutputWriter, STDOUT, check_outputs, check_space, human_bytes, write_atomically,
-};
+pub use output::{Output, OutputWriter, STDOUT, check_outputs, check_space, write_atomically};
 pub use source::{DataSource, SourceRows};

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::mmap::{TempRegistration, register_temp};
+use gmm_core::human_bytes;
 
 /// Where an [`Output`] goes.
 #[derive(Debug)]
@@ -331,22 +332,6 @@ pub fn check_space(out: &Output, bytes: Option<u64>, what: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `bytes` as a short human-readable size.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["bytes", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 /// The identity of an existing file: device and inode.
