@@ -43,6 +43,7 @@
 mod blocks;
 mod covariance;
 mod data;
+mod distances;
 mod error;
 mod estep;
 mod fit;
