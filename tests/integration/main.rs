@@ -9,4 +9,5 @@ mod io;
 mod parity;
 mod precision;
 mod select;
+mod spread;
 mod weights;

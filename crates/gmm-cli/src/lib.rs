@@ -16,12 +16,14 @@ mod outputs;
 mod plot;
 mod progress;
 mod signals;
+mod spread;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 pub use args::Cli;
+pub use spread::{SpreadCli, SpreadCommand, main_spread};
 
 /// Parses `std::env::args`, runs the command, prints any error as one line.
 pub fn main() -> ExitCode {

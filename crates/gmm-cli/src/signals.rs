@@ -14,6 +14,15 @@ use signal_hook::iterator::Signals;
 /// Set by the first signal during a fit.
 pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Set on the processes of a spread fit other than process 0, which alone
+/// tells the user what a signal does.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Prints nothing when a signal arrives (the other processes of `gmm-mpi`).
+pub(crate) fn quiet() {
+    QUIET.store(true, Ordering::SeqCst);
+}
+
 /// The first signal received (0: none).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
@@ -40,15 +49,20 @@ pub(crate) fn install(mode: OnSignal) {
                     .is_ok();
                 if mode == OnSignal::Exit || !first || INTERRUPTED.swap(true, Ordering::SeqCst) {
                     gmm_io::remove_temporary_files();
-                    eprintln!(
-                        "\n{}: stopped; nothing was written",
-                        if sig == SIGTERM {
-                            "terminated"
-                        } else {
-                            "interrupted"
-                        }
-                    );
+                    if !QUIET.load(Ordering::SeqCst) {
+                        eprintln!(
+                            "\n{}: stopped; nothing was written",
+                            if sig == SIGTERM {
+                                "terminated"
+                            } else {
+                                "interrupted"
+                            }
+                        );
+                    }
                     std::process::exit(128 + sig);
+                }
+                if QUIET.load(Ordering::SeqCst) {
+                    continue;
                 }
                 eprintln!(
                     "\n{}: stopping after the current iteration and writing the model \

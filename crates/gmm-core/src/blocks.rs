@@ -13,6 +13,8 @@
 
 use rayon::prelude::*;
 
+use crate::data::Rows;
+
 /// Rows per chunk: the unit of the per-chunk kernels. A constant, never derived
 /// from the thread count.
 pub const CHUNK_ROWS: usize = 256;
@@ -23,7 +25,11 @@ pub const BLOCK_ROWS: usize = 8192;
 
 /// Blocks processed in parallel before their results are merged. Bounds the
 /// memory held by unmerged block results; does not affect the results.
-const GROUP_BLOCKS: usize = 64;
+pub(crate) const GROUP_BLOCKS: usize = 64;
+
+/// Blocks the E-step folds into one partial before it folds the partials in
+/// order: the unit a spread fit exchanges (see `distributed.rs`). A constant.
+pub(crate) const MERGE_GROUP_BLOCKS: usize = 16;
 
 /// Number of blocks of `n` rows.
 pub(crate) fn n_blocks(n: usize) -> usize {
@@ -57,13 +63,24 @@ pub(crate) fn try_ordered_blocks<A: Send, E>(
     n: usize,
     group: usize,
     map: impl Fn(usize, usize, usize) -> A + Sync,
+    fold: impl FnMut(A) -> Result<(), E>,
+) -> Result<(), E> {
+    try_ordered_block_range(0, n_blocks(n), n, group, map, fold)
+}
+
+/// [`try_ordered_blocks`] over the blocks `first..last` of `n` rows.
+pub(crate) fn try_ordered_block_range<A: Send, E>(
+    first: usize,
+    last: usize,
+    n: usize,
+    group: usize,
+    map: impl Fn(usize, usize, usize) -> A + Sync,
     mut fold: impl FnMut(A) -> Result<(), E>,
 ) -> Result<(), E> {
-    let n_blocks = n_blocks(n);
-    let mut first = 0;
-    while first < n_blocks {
-        let last = (first + group.max(1)).min(n_blocks);
-        let parts: Vec<A> = (first..last)
+    let mut first = first;
+    while first < last {
+        let end = (first + group.max(1)).min(last);
+        let parts: Vec<A> = (first..end)
             .into_par_iter()
             .map(|b| {
                 let (start, end) = block_range(b, n);
@@ -71,9 +88,43 @@ pub(crate) fn try_ordered_blocks<A: Send, E>(
             })
             .collect();
         parts.into_iter().try_for_each(&mut fold)?;
-        first = last;
+        first = end;
     }
     Ok(())
+}
+
+/// Maps every block of `data` held in this process (`map(block, start,
+/// end)`, in parallel) and hands the values of every block, of every
+/// process, to `fold` in block order: [`ordered_blocks`] when the rows are
+/// all here; for a spread fit the blocks' values are exchanged first, so
+/// every process folds the same sequence.
+pub(crate) fn fold_blocks<D: Rows + ?Sized>(
+    data: &D,
+    map: impl Fn(usize, usize, usize) -> Vec<f64> + Sync,
+    mut fold: impl FnMut(&[f64]),
+) {
+    let scope = data.scope();
+    let n = data.n_samples();
+    if !scope.is_spread() {
+        ordered_blocks(n, map, |v| fold(&v));
+        return;
+    }
+    let (first, last) = scope.local_blocks();
+    let mut local = Vec::new();
+    let r: Result<(), std::convert::Infallible> =
+        try_ordered_block_range(first, last, n, GROUP_BLOCKS, map, |v| {
+            local.push(v.len() as f64);
+            local.extend_from_slice(&v);
+            Ok(())
+        });
+    let Ok(()) = r;
+    let all = scope.gather(local);
+    let mut rest = &all[..];
+    while let Some((&len, tail)) = rest.split_first() {
+        let (values, tail) = tail.split_at(len as usize);
+        fold(values);
+        rest = tail;
+    }
 }
 
 /// Blocks mapped at once by the passes that hand per-row results to a sink

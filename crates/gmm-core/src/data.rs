@@ -183,6 +183,14 @@ pub trait Rows: Sync {
                 found
             })
     }
+
+    /// Which rows the passes over this data map in this process, and how
+    /// their results reach the other processes: every row, alone, except for
+    /// a [`crate::distributed::Spread`]. Other implementations keep the
+    /// default.
+    fn scope(&self) -> crate::distributed::Scope<'_> {
+        crate::distributed::Scope::whole(self.n_samples())
+    }
 }
 
 impl<T: Scalar> Rows for DataView<'_, T> {
@@ -224,6 +232,12 @@ impl<R: Rows> Rows for &R {
     #[inline]
     fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, R::Elem>> {
         (**self).contiguous(lo, hi)
+    }
+    fn first_non_finite(&self) -> Option<(usize, usize)> {
+        (**self).first_non_finite()
+    }
+    fn scope(&self) -> crate::distributed::Scope<'_> {
+        (**self).scope()
     }
 }
 

@@ -96,6 +96,14 @@ pub enum ErrorKind {
     /// The fit was stopped (see `FitObserver::stop_requested`) during its
     /// first initialisation, before any model existed.
     Interrupted,
+    /// Another process of a spread fit (see [`crate::distributed`]) failed;
+    /// it reports its error itself.
+    OtherProcess {
+        /// The rank of the process that failed first.
+        rank: usize,
+        /// Its error message.
+        message: String,
+    },
     /// The fit would need more memory than the system has available.
     OutOfMemory {
         /// What would need it.
@@ -255,6 +263,7 @@ impl fmt::Display for Error {
                 f,
                 "the fit was stopped during its initialisation, before any model existed"
             ),
+            OtherProcess { rank, message } => write!(f, "process {rank}: {message}"),
             Unsupported { what } => write!(f, "{what}"),
         }
     }

@@ -14,7 +14,9 @@
 
 use pulp::Simd;
 
-use crate::blocks::{CHUNK_ROWS, STREAM_GROUP_BLOCKS, ordered_blocks, try_ordered_blocks};
+use crate::blocks::{
+    CHUNK_ROWS, GROUP_BLOCKS, MERGE_GROUP_BLOCKS, STREAM_GROUP_BLOCKS, try_ordered_block_range,
+};
 use crate::covariance::CovarianceType;
 use crate::data::Rows;
 use crate::kernel::layout::Aligned;
@@ -40,28 +42,70 @@ pub(crate) fn e_step_on<D: Rows>(
     arch: pulp::Arch,
 ) -> SufficientStats {
     let (ct, k, d) = prepared.shape();
-    let mut total = SufficientStats::zeros(ct, k, d);
-    ordered_blocks(
-        data.n_samples(),
-        |_, start, end| {
-            let mut pass = EStep {
-                prepared,
-                data,
-                weights,
-                stats: SufficientStats::zeros(ct, k, d),
-                chunk: Chunk::new(d),
-                probs: LogProbs::new(k),
-                work: AccumulateWork::new(d),
-            };
-            for_each_chunk(arch, start, end, &mut pass);
-            pass.stats
-        },
-        |part| {
-            total
+    fold_stats(data, ct, k, d, |start, end| {
+        let mut pass = EStep {
+            prepared,
+            data,
+            weights,
+            stats: SufficientStats::zeros(ct, k, d),
+            chunk: Chunk::new(d),
+            probs: LogProbs::new(k),
+            work: AccumulateWork::new(d),
+        };
+        for_each_chunk(arch, start, end, &mut pass);
+        pass.stats
+    })
+}
+
+/// The statistics of every block (`map(start, end)`, the blocks held here
+/// in parallel), folded in two levels: the blocks of each group of
+/// [`MERGE_GROUP_BLOCKS`] in order into a partial, then the partials in
+/// order. A spread fit exchanges the partials, so every process folds the
+/// same sequence.
+fn fold_stats<D: Rows>(
+    data: &D,
+    ct: CovarianceType,
+    k: usize,
+    d: usize,
+    map: impl Fn(usize, usize) -> SufficientStats + Sync,
+) -> SufficientStats {
+    let scope = data.scope();
+    let n = data.n_samples();
+    let (first, last) = scope.local_blocks();
+    let zeros = || SufficientStats::zeros(ct, k, d);
+    let mut total = zeros();
+    let mut partial = zeros();
+    let mut wire = Vec::new();
+    let r: Result<(), std::convert::Infallible> = try_ordered_block_range(
+        first,
+        last,
+        n,
+        GROUP_BLOCKS,
+        |b, start, end| (b, map(start, end)),
+        |(b, part)| {
+            partial
                 .merge(&part)
                 .expect("block statistics have the model's shape");
+            if (b + 1) % MERGE_GROUP_BLOCKS == 0 || b + 1 == last {
+                if scope.is_spread() {
+                    partial.write_wire(&mut wire);
+                } else {
+                    total.merge(&partial).expect("same shape");
+                }
+                partial = zeros();
+            }
+            Ok(())
         },
     );
+    let Ok(()) = r;
+    if scope.is_spread() {
+        let all = scope.gather(wire);
+        let mut rest = &all[..];
+        while !rest.is_empty() {
+            rest = partial.read_wire(rest);
+            total.merge(&partial).expect("same shape");
+        }
+    }
     total.mirror();
     total
 }
@@ -126,7 +170,8 @@ pub(crate) fn map_rows<D: Rows, O: Copy + Default + Send>(
     width: usize,
     per_row: impl Fn(&[f64], f64, &mut [O]) + Sync,
 ) -> Vec<O> {
-    let mut out = Vec::with_capacity(data.n_samples() * width);
+    let (start, end) = data.scope().local();
+    let mut out = Vec::with_capacity((end - start) * width);
     let r: Result<(), std::convert::Infallible> =
         map_rows_streamed(prepared, data, width, per_row, |block| {
             out.extend_from_slice(block);
@@ -147,7 +192,10 @@ pub(crate) fn map_rows_streamed<D: Rows, O: Copy + Default + Send, E>(
     mut sink: impl FnMut(&[O]) -> Result<(), E>,
 ) -> Result<(), E> {
     let (_, k, d) = prepared.shape();
-    try_ordered_blocks(
+    let (first, last) = data.scope().local_blocks();
+    try_ordered_block_range(
+        first,
+        last,
         data.n_samples(),
         STREAM_GROUP_BLOCKS,
         |_, start, end| {
@@ -216,30 +264,23 @@ pub(crate) fn from_responsibilities<D: Rows>(
     let zero_means = vec![0.0; k * d];
     let no_shift = vec![0.0; d];
     let pass = |means: &[f64]| {
-        let mut total = SufficientStats::zeros(covariance_type, k, d);
-        ordered_blocks(
-            data.n_samples(),
-            |_, start, end| {
-                let mut pass = Assigned {
-                    data,
-                    weights,
-                    fill: &fill,
-                    means,
-                    no_shift: &no_shift,
-                    k,
-                    stats: SufficientStats::zeros(covariance_type, k, d),
-                    chunk: Chunk::new(d),
-                    work: AccumulateWork::new(d),
-                    rows: vec![0.0; CHUNK_ROWS * k],
-                    resp: Aligned::zeros(CHUNK_ROWS * k),
-                };
-                for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
-                pass.stats
-            },
-            |part| total.merge(&part).expect("same shape"),
-        );
-        total.mirror();
-        total
+        fold_stats(data, covariance_type, k, d, |start, end| {
+            let mut pass = Assigned {
+                data,
+                weights,
+                fill: &fill,
+                means,
+                no_shift: &no_shift,
+                k,
+                stats: SufficientStats::zeros(covariance_type, k, d),
+                chunk: Chunk::new(d),
+                work: AccumulateWork::new(d),
+                rows: vec![0.0; CHUNK_ROWS * k],
+                resp: Aligned::zeros(CHUNK_ROWS * k),
+            };
+            for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
+            pass.stats
+        })
     };
     let first = pass(&zero_means);
     let mut means = vec![0.0; k * d];

@@ -17,10 +17,11 @@ use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use crate::blocks::{BLOCK_ROWS, CHUNK_ROWS, ordered_blocks};
+use crate::blocks::{BLOCK_ROWS, CHUNK_ROWS, fold_blocks};
 use crate::covariance::CovarianceType;
 use crate::data::{Rows, Scalar};
 use crate::distances::{Columns, assign_nearest};
+use crate::distributed::Scope;
 use crate::error::Result;
 use crate::estep::from_responsibilities;
 use crate::model::GaussianMixture;
@@ -54,11 +55,11 @@ impl InitPhase {
 const KMEANS_MAX_ITER: usize = 300;
 const KMEANS_TOL: f64 = 1e-4;
 
+/// Row `i` as `f64`s (sent by the process that holds it, in a spread fit:
+/// every process calls this in the same order).
 #[inline]
 fn row_f64<D: Rows>(data: &D, i: usize, out: &mut [f64]) {
-    for (o, v) in out.iter_mut().zip(data.row(i)) {
-        *o = v.to_f64();
-    }
+    data.scope().fetch_row(data, i, out);
 }
 
 #[inline]
@@ -182,8 +183,9 @@ fn weight_block_sums(w: &[f64]) -> Vec<f64> {
     w.par_chunks(BLOCK_ROWS).map(|c| c.iter().sum()).collect()
 }
 
+/// Weights are whole on every process: the search needs no exchange.
 fn draw_weighted(w: &[f64], sums: &[f64], target: f64) -> usize {
-    search_cumulative(sums, target, |b| {
+    search_cumulative(Scope::whole(w.len()), sums, target, |b| {
         w[b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(w.len())].to_vec()
     })
 }
@@ -229,6 +231,9 @@ fn kmeans_plus_plus_buffered<D: Rows>(
 ) -> Option<Vec<usize>> {
     let n = data.n_samples();
     let d = data.n_features();
+    let scope = data.scope();
+    // The rows held here (all of them unless the fit is spread).
+    let (ls, le) = scope.local();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let trials = 2 + (k as f64).ln() as usize;
     let mut chosen = Vec::with_capacity(k);
@@ -267,12 +272,12 @@ fn kmeans_plus_plus_buffered<D: Rows>(
             }
         };
     // The same distances, kept per row while they fit the memory bound.
-    let mut buffer: Option<Vec<f64>> = (n <= buffer_rows).then(|| {
-        let mut b = vec![0.0; n];
+    let mut buffer: Option<Vec<f64>> = (le - ls <= buffer_rows).then(|| {
+        let mut b = vec![0.0; le - ls];
         b.par_chunks_mut(CHUNK_ROWS)
             .enumerate()
             .for_each(|(j, out)| {
-                let lo = j * CHUNK_ROWS;
+                let lo = ls + j * CHUNK_ROWS;
                 let mut cols = Columns::new(d);
                 let mut dist = vec![0.0; CHUNK_ROWS];
                 cols.load(data, lo, lo + out.len());
@@ -281,26 +286,32 @@ fn kmeans_plus_plus_buffered<D: Rows>(
         b
     });
     let block_of = |b: usize| b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
-    // Per block: sum of the closest distances, rows in order.
-    let mut block_sums: Vec<f64> = (0..n.div_ceil(BLOCK_ROWS))
-        .into_par_iter()
-        .map(|b| match &buffer {
-            Some(c) => c[block_of(b)].iter().sum(),
-            None => block_of(b).map(|i| recompute(i, &centres)).sum(),
-        })
-        .collect();
+    // Per block (of every process): sum of the closest distances, rows in order.
+    let mut block_sums: Vec<f64> = Vec::with_capacity(n.div_ceil(BLOCK_ROWS));
+    fold_blocks(
+        data,
+        |_, start, end| {
+            vec![match &buffer {
+                Some(c) => c[start - ls..end - ls].iter().sum(),
+                None => (start..end).map(|i| recompute(i, &centres)).sum(),
+            }]
+        },
+        |v| block_sums.push(v[0]),
+    );
     let mut candidates = vec![0.0; trials * d];
     while chosen.len() < k {
         let potential: f64 = block_sums.iter().sum();
         let closest = |i: usize| match &buffer {
-            Some(c) => c[i],
+            Some(c) => c[i - ls],
             None => recompute(i, &centres),
         };
         let ids: Vec<usize> = (0..trials)
             .map(|_| {
                 if potential > 0.0 {
                     let target = rng.random::<f64>() * potential;
-                    search_cumulative(&block_sums, target, |b| block_of(b).map(closest).collect())
+                    search_cumulative(scope, &block_sums, target, |b| {
+                        block_of(b).map(closest).collect()
+                    })
                 } else {
                     rng.random_range(0..n)
                 }
@@ -312,8 +323,8 @@ fn kmeans_plus_plus_buffered<D: Rows>(
         // Potential of each candidate, per block: sum_n min(closest_n, |x_n - cand|^2).
         let mut pots = vec![0.0; trials];
         let mut per_block: Vec<Vec<f64>> = Vec::with_capacity(block_sums.len());
-        ordered_blocks(
-            n,
+        fold_blocks(
+            data,
             |_, start, end| {
                 let mut p = vec![0.0; trials];
                 let mut cols = Columns::new(d);
@@ -323,7 +334,7 @@ fn kmeans_plus_plus_buffered<D: Rows>(
                     let hi = (lo + CHUNK_ROWS).min(end);
                     cols.load(data, lo, hi);
                     match &buffer {
-                        Some(c) => near[..hi - lo].copy_from_slice(&c[lo..hi]),
+                        Some(c) => near[..hi - lo].copy_from_slice(&c[lo - ls..hi - ls]),
                         None => {
                             let (scratch, _) = dist.split_at_mut(CHUNK_ROWS);
                             recompute_chunk(&cols, lo, &centres, &mut near, scratch);
@@ -355,10 +366,10 @@ fn kmeans_plus_plus_buffered<D: Rows>(
                 p
             },
             |p| {
-                for (a, b) in pots.iter_mut().zip(&p) {
+                for (a, b) in pots.iter_mut().zip(p) {
                     *a += b;
                 }
-                per_block.push(p);
+                per_block.push(p.to_vec());
             },
         );
         let mut best = 0;
@@ -372,7 +383,7 @@ fn kmeans_plus_plus_buffered<D: Rows>(
             c.par_chunks_mut(CHUNK_ROWS)
                 .enumerate()
                 .for_each(|(j, part)| {
-                    let lo = j * CHUNK_ROWS;
+                    let lo = ls + j * CHUNK_ROWS;
                     let mut cols = Columns::new(d);
                     let mut dist = vec![0.0; CHUNK_ROWS];
                     cols.load(data, lo, lo + part.len());
@@ -396,8 +407,10 @@ fn kmeans_plus_plus_buffered<D: Rows>(
 /// The first row whose cumulative weight exceeds `target` (blocks summed in
 /// order, then rows within the block); the last positive-weight row if rounding
 /// puts `target` past the end. `block_weights(b)` recomputes the weights of
-/// block `b`, whose sum (in row order) is `block_sums[b]`.
+/// block `b`, whose sum (in row order) is `block_sums[b]`; in a spread fit
+/// the process holding block `b` does, and sends the row found.
 fn search_cumulative(
+    scope: Scope<'_>,
     block_sums: &[f64],
     target: f64,
     block_weights: impl Fn(usize) -> Vec<f64>,
@@ -407,12 +420,18 @@ fn search_cumulative(
     for (b, &bs) in block_sums.iter().enumerate() {
         if bs > 0.0 {
             if acc + bs > target {
-                let mut inner = acc;
-                for (i, w) in block_weights(b).iter().enumerate() {
-                    inner += w;
-                    if inner > target && *w > 0.0 {
-                        return b * BLOCK_ROWS + i;
+                let found = scope.on_holder(b * BLOCK_ROWS, || {
+                    let mut inner = acc;
+                    for (i, w) in block_weights(b).iter().enumerate() {
+                        inner += w;
+                        if inner > target && *w > 0.0 {
+                            return b * BLOCK_ROWS + i;
+                        }
                     }
+                    usize::MAX
+                });
+                if found != usize::MAX {
+                    return found;
                 }
             }
             last_positive_block = Some(b);
@@ -420,10 +439,10 @@ fn search_cumulative(
         acc += bs;
     }
     match last_positive_block {
-        Some(b) => {
+        Some(b) => scope.on_holder(b * BLOCK_ROWS, || {
             let w = block_weights(b);
             b * BLOCK_ROWS + w.iter().rposition(|w| *w > 0.0).unwrap_or(0)
-        }
+        }),
         None => 0,
     }
 }
@@ -438,17 +457,17 @@ pub(crate) fn lloyd<D: Rows>(
     k: usize,
     progress: &mut dyn FnMut(InitPhase, usize, usize) -> ControlFlow<()>,
 ) -> Option<Vec<f64>> {
-    let n = data.n_samples();
     let d = data.n_features();
     let tol = KMEANS_TOL * mean_column_variance(data);
     for iteration in 1..=KMEANS_MAX_ITER {
         let mut sums = vec![0.0; k * d];
         let mut counts = vec![0.0; k];
-        ordered_blocks(
-            n,
+        // Per block: the sums of each cluster's rows, then their weights.
+        fold_blocks(
+            data,
             |_, start, end| {
-                let mut s = vec![0.0; k * d];
-                let mut c = vec![0.0; k];
+                let mut sc = vec![0.0; k * d + k];
+                let (s, c) = sc.split_at_mut(k * d);
                 let mut cols = Columns::new(d);
                 let (mut best, mut best_d, mut dist) = (
                     vec![0; CHUNK_ROWS],
@@ -467,9 +486,10 @@ pub(crate) fn lloyd<D: Rows>(
                         }
                     }
                 }
-                (s, c)
+                sc
             },
-            |(s, c)| {
+            |sc| {
+                let (s, c) = sc.split_at(k * d);
                 for (a, b) in sums.iter_mut().zip(s) {
                     *a += b;
                 }
@@ -502,8 +522,8 @@ pub(crate) fn lloyd<D: Rows>(
 fn mean_column_variance<D: Rows>(data: &D) -> f64 {
     let (n, d) = (data.n_samples(), data.n_features());
     let mut sum = vec![0.0; d];
-    ordered_blocks(
-        n,
+    fold_blocks(
+        data,
         |_, start, end| {
             let mut s = vec![0.0; d];
             for i in start..end {
@@ -517,8 +537,8 @@ fn mean_column_variance<D: Rows>(data: &D) -> f64 {
     );
     let mean: Vec<f64> = sum.iter().map(|s| s / n as f64).collect();
     let mut sq = vec![0.0; d];
-    ordered_blocks(
-        n,
+    fold_blocks(
+        data,
         |_, start, end| {
             let mut s = vec![0.0; d];
             for i in start..end {
@@ -581,9 +601,10 @@ mod tests {
         w[BLOCK_ROWS + 5] = 2.0;
         let bs: Vec<f64> = w.chunks(BLOCK_ROWS).map(|c| c.iter().sum()).collect();
         let blocks = |b: usize| w.chunks(BLOCK_ROWS).nth(b).unwrap().to_vec();
-        assert_eq!(search_cumulative(&bs, 0.5, blocks), 3);
-        assert_eq!(search_cumulative(&bs, 1.5, blocks), BLOCK_ROWS + 5);
-        assert_eq!(search_cumulative(&bs, 3.0, blocks), BLOCK_ROWS + 5);
+        let all = Scope::whole(w.len());
+        assert_eq!(search_cumulative(all, &bs, 0.5, blocks), 3);
+        assert_eq!(search_cumulative(all, &bs, 1.5, blocks), BLOCK_ROWS + 5);
+        assert_eq!(search_cumulative(all, &bs, 3.0, blocks), BLOCK_ROWS + 5);
     }
 
     /// The kept per-row distances and their recomputation give the same

@@ -44,6 +44,7 @@ mod blocks;
 mod covariance;
 mod data;
 mod distances;
+pub mod distributed;
 mod error;
 mod estep;
 mod fit;

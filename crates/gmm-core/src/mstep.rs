@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::covariance::{self, CovarianceType};
-use crate::data::{Rows, Scalar};
+use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::stats::SufficientStats;
 
@@ -291,10 +291,9 @@ fn reseed<D: Rows>(
         }
     }
     for (i, &c) in collapsed.iter().enumerate() {
-        let row = data.row(lowest[i].1 as usize);
-        for j in 0..d {
-            p.means[c * d + j] = row[j].to_f64();
-        }
+        // Sent by the process holding the row, in a spread fit.
+        let mean = &mut p.means[c * d..(c + 1) * d];
+        data.scope().fetch_row(data, lowest[i].1 as usize, mean);
         match ct {
             CovarianceType::Full => {
                 let cov = &mut p.covariances[c * d * d..(c + 1) * d * d];

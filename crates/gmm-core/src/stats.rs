@@ -149,6 +149,38 @@ impl SufficientStats {
         Ok(())
     }
 
+    /// Appends the statistics to `out` as `f64`s (row indices below 2^53),
+    /// for another process of a spread fit ([`SufficientStats::read_wire`]).
+    pub(crate) fn write_wire(&self, out: &mut Vec<f64>) {
+        out.extend_from_slice(&self.nk);
+        out.extend_from_slice(&self.s);
+        out.extend_from_slice(&self.scatter);
+        out.push(self.sum_log_likelihood);
+        out.push(self.n_samples);
+        out.push(self.lowest.len() as f64);
+        for &(ll, row) in &self.lowest {
+            out.push(ll);
+            out.push(row as f64);
+        }
+    }
+
+    /// Reads statistics written by [`SufficientStats::write_wire`] from the
+    /// front of `input` into `self` (of the same shape); returns the rest.
+    pub(crate) fn read_wire<'i>(&mut self, input: &'i [f64]) -> &'i [f64] {
+        let mut rest = input;
+        for v in [&mut self.nk, &mut self.s, &mut self.scatter] {
+            let (head, tail) = rest.split_at(v.len());
+            v.copy_from_slice(head);
+            rest = tail;
+        }
+        let (head, tail) = rest.split_at(3);
+        self.sum_log_likelihood = head[0];
+        self.n_samples = head[1];
+        let (pairs, tail) = tail.split_at(2 * head[2] as usize);
+        self.lowest = pairs.chunks_exact(2).map(|p| (p[0], p[1] as u64)).collect();
+        tail
+    }
+
     /// Copies the lower triangle of each scatter matrix onto the upper one
     /// (the kernels accumulate the lower triangle only).
     pub(crate) fn mirror(&mut self) {

@@ -4,8 +4,9 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use gmm_core::distributed::{Collective, Spread, share};
 use gmm_core::{CovarianceType, Fit, GaussianMixtureParams, Init, Rows};
-use gmm_io::{DataSource, Dataset, SourceRows};
+use gmm_io::{DataSource, Dataset, Output, SourceRows};
 
 use super::Outcome;
 use crate::args::{FitArgs, parse_init};
@@ -13,67 +14,60 @@ use crate::outputs;
 use crate::plot::{self, Picture, Scene};
 use crate::progress::Progress;
 use crate::signals::{self, OnSignal};
+use crate::spread::agree;
 
 pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
-    let init = parse_init(&a.init)?;
-    let covariance: CovarianceType = match (&a.covariance, &init) {
-        (Some(c), _) => c.parse()?,
-        (None, Init::Given(m)) => m.covariance_type(),
-        (None, _) => CovarianceType::Full,
-    };
-    let mut inputs = vec![a.data.as_path()];
-    if let Init::Given(_) = init {
-        inputs.push(Path::new(&a.init));
-    }
-    if let Some(w) = &a.sample_weight {
-        inputs.push(w.as_path());
-    }
-    if let Some(p) = &a.plot {
-        plot::check_picture_path(p)?;
-    }
-    // The model goes to standard output unless --out is given.
-    let model_path = a.out.as_deref().unwrap_or(Path::new(gmm_io::STDOUT));
-    signals::install(OnSignal::Finish);
-    let mut outputs = outputs::prepare(
-        &[Some(model_path), a.report.as_deref(), a.plot.as_deref()],
-        &inputs,
-    )?
-    .into_iter();
-    let (model_out, report_out, plot_out) = (
-        outputs.next().flatten().expect("the model output"),
-        outputs.next().flatten(),
-        outputs.next().flatten(),
-    );
-    let params =
-        a.em.params(a.components, init)
-            .covariance_type(covariance)
-            .reseed_collapsed(a.reseed_collapsed);
-    let source = DataSource::open(&a.data)?;
-    let weights = match &a.sample_weight {
-        Some(path) => Some(load_weights(path)?),
-        None => None,
-    };
+    fit_on(a, None)
+}
+
+/// `gmm fit`, or one process of `gmm-mpi fit` when `comm` is given: every
+/// process opens the data and fits the rows of its share
+/// ([`gmm_core::distributed`]); process 0 alone prepares and writes the
+/// outputs and shows progress. Every step that may fail on some processes
+/// only ends with an agreement ([`crate::spread::agree`]), so that all go
+/// on or all stop, and the first failure is reported once.
+pub(crate) fn fit_on(a: FitArgs, comm: Option<&dyn Collective>) -> Result<Outcome> {
+    let root = comm.is_none_or(|c| c.rank() == 0);
+    let setup = agree(comm, setup(&a, root))?;
+    let Setup {
+        params,
+        source,
+        weights,
+        outputs: (model_out, report_out, plot_out),
+    } = setup;
     let mut progress = Progress::new(
-        !a.quiet && std::io::stderr().is_terminal(),
+        root && !a.quiet && std::io::stderr().is_terminal(),
         a.em.max_iter,
         params.init_method().name(),
     );
     let run = || -> Result<Fit> {
         Ok(match source.rows() {
-            SourceRows::F64(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress)?,
-            SourceRows::F32(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress)?,
+            SourceRows::F64(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress, comm)?,
+            SourceRows::F32(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress, comm)?,
         })
     };
-    let fit = match a.threads.install(run) {
+    let fit = match agree(comm, a.threads.install(run)) {
         Ok(fit) => fit,
         Err(e) if is_interrupted(&e) => {
             progress.finish();
-            eprintln!("interrupted during the initialisation: no model yet, nothing was written");
+            if root {
+                eprintln!(
+                    "interrupted during the initialisation: no model yet, nothing was written"
+                );
+            }
             return Ok(Outcome::Interrupted);
         }
         Err(e) => return Err(e),
     };
-    source.check_unchanged()?;
+    agree(comm, source.check_unchanged().map_err(Into::into))?;
+    if !root {
+        return Ok(if fit.report.stopped {
+            Outcome::Interrupted
+        } else {
+            Outcome::Done
+        });
+    }
+    let model_out = model_out.expect("process 0 prepares the model output");
     if let Some(out) = report_out {
         let text = serde_json::to_string_pretty(&fit.report).expect("a report serialises");
         out.write(|w| {
@@ -109,12 +103,90 @@ pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// What a fit needs before its first pass: checked parameters, the opened
+/// data and weights, and (on process 0) the prepared outputs.
+struct Setup {
+    params: GaussianMixtureParams,
+    source: DataSource,
+    weights: Option<Vec<f64>>,
+    outputs: (Option<Output>, Option<Output>, Option<Output>),
+}
+
+fn setup(a: &FitArgs, root: bool) -> Result<Setup> {
+    let init = parse_init(&a.init)?;
+    let covariance: CovarianceType = match (&a.covariance, &init) {
+        (Some(c), _) => c.parse()?,
+        (None, Init::Given(m)) => m.covariance_type(),
+        (None, _) => CovarianceType::Full,
+    };
+    let mut inputs = vec![a.data.as_path()];
+    if let Init::Given(_) = init {
+        inputs.push(Path::new(&a.init));
+    }
+    if let Some(w) = &a.sample_weight {
+        inputs.push(w.as_path());
+    }
+    if let Some(p) = &a.plot {
+        plot::check_picture_path(p)?;
+    }
+    // The model goes to standard output unless --out is given.
+    let model_path = a.out.as_deref().unwrap_or(Path::new(gmm_io::STDOUT));
+    signals::install(OnSignal::Finish);
+    let outputs = if root {
+        let mut outputs = outputs::prepare(
+            &[Some(model_path), a.report.as_deref(), a.plot.as_deref()],
+            &inputs,
+        )?
+        .into_iter();
+        (
+            Some(outputs.next().flatten().expect("the model output")),
+            outputs.next().flatten(),
+            outputs.next().flatten(),
+        )
+    } else {
+        (None, None, None)
+    };
+    let params =
+        a.em.params(a.components, init)
+            .covariance_type(covariance)
+            .reseed_collapsed(a.reseed_collapsed);
+    params.check()?;
+    let source = DataSource::open(&a.data)?;
+    let weights = match &a.sample_weight {
+        Some(path) => Some(load_weights(path)?),
+        None => None,
+    };
+    Ok(Setup {
+        params,
+        source,
+        weights,
+        outputs,
+    })
+}
+
 fn is_interrupted(e: &anyhow::Error) -> bool {
     e.downcast_ref::<gmm_core::Error>()
         .is_some_and(|e| matches!(e.kind(), gmm_core::ErrorKind::Interrupted))
 }
 
+/// Fits `v` (the share of `comm`'s process of it, when given).
 fn fit_rows<D: Rows>(
+    params: &GaussianMixtureParams,
+    v: D,
+    weights: Option<&[f64]>,
+    progress: &mut Progress,
+    comm: Option<&dyn Collective>,
+) -> Result<Fit> {
+    match comm {
+        None => fit_all(params, v, weights, progress),
+        Some(comm) => {
+            let local = share(v.n_samples(), comm.size(), comm.rank());
+            fit_all(params, Spread::within(comm, v, local)?, weights, progress)
+        }
+    }
+}
+
+fn fit_all<D: Rows>(
     params: &GaussianMixtureParams,
     v: D,
     weights: Option<&[f64]>,

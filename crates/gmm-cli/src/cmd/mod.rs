@@ -2,6 +2,8 @@
 
 mod data;
 mod fit;
+
+pub(crate) use fit::fit_on;
 mod model;
 mod picture;
 mod select;

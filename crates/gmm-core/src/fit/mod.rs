@@ -299,10 +299,15 @@ impl std::ops::Deref for ValidParams<'_> {
 impl ValidParams<'_> {
     /// Checks `data` (and the initial model, if given) against the
     /// parameters, scanning the data once; the data must not be scanned again.
+    ///
+    /// In a spread fit each process checks the rows it holds, and all fail
+    /// with the first failing process's error.
     fn check_data<D: Rows>(&self, data: &D) -> Result<()> {
-        self.check_memory(data)?;
-        validate(data)?;
-        self.check_shape(data)
+        let local = self
+            .check_memory(data)
+            .and_then(|()| validate(data))
+            .and_then(|()| self.check_shape(data));
+        data.scope().agree(local)
     }
 
     /// Refuses a fit whose working set exceeds the memory available.

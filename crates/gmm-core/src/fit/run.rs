@@ -129,7 +129,8 @@ impl ValidParams<'_> {
         let t0 = Instant::now();
         let model = self.initial_model(data, weights, seed, &mut |phase, done, total| {
             observer.on_init_progress(restart, phase, done, total);
-            if observer.stop_requested() {
+            // Every process of a spread fit stops at the same step.
+            if data.scope().any(observer.stop_requested()) {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
@@ -181,7 +182,7 @@ impl ValidParams<'_> {
                 run.converged = true;
                 break;
             }
-            if flow.is_break() {
+            if data.scope().any(flow.is_break()) {
                 run.stopped = true;
                 break;
             }
