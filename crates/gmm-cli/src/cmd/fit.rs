@@ -28,7 +28,7 @@ pub(crate) fn fit(a: FitArgs) -> Result<Outcome> {
 /// on or all stop, and the first failure is reported once.
 pub(crate) fn fit_on(a: FitArgs, comm: Option<&dyn Collective>) -> Result<Outcome> {
     let root = comm.is_none_or(|c| c.rank() == 0);
-    let setup = agree(comm, setup(&a, root))?;
+    let setup = agree(comm, setup(&a, root, comm.is_some()))?;
     let Setup {
         params,
         source,
@@ -67,6 +67,11 @@ pub(crate) fn fit_on(a: FitArgs, comm: Option<&dyn Collective>) -> Result<Outcom
             Outcome::Done
         });
     }
+    // A spread fit prepares its outputs again now (see `setup`).
+    let (model_out, report_out, plot_out) = match comm {
+        None => (model_out, report_out, plot_out),
+        Some(_) => prepare_outputs(&a)?,
+    };
     let model_out = model_out.expect("process 0 prepares the model output");
     if let Some(out) = report_out {
         let text = serde_json::to_string_pretty(&fit.report).expect("a report serialises");
@@ -112,39 +117,29 @@ struct Setup {
     outputs: (Option<Output>, Option<Output>, Option<Output>),
 }
 
-fn setup(a: &FitArgs, root: bool) -> Result<Setup> {
+/// Opens and checks everything before the first pass. Process 0 prepares
+/// the outputs; a spread fit only checks them and prepares them again after
+/// the fit, so that no temporary file exists while the processes depend on
+/// each other (when one dies, mpirun kills the others without a chance to
+/// clean up).
+fn setup(a: &FitArgs, root: bool, spread: bool) -> Result<Setup> {
     let init = parse_init(&a.init)?;
     let covariance: CovarianceType = match (&a.covariance, &init) {
         (Some(c), _) => c.parse()?,
         (None, Init::Given(m)) => m.covariance_type(),
         (None, _) => CovarianceType::Full,
     };
-    let mut inputs = vec![a.data.as_path()];
-    if let Init::Given(_) = init {
-        inputs.push(Path::new(&a.init));
-    }
-    if let Some(w) = &a.sample_weight {
-        inputs.push(w.as_path());
-    }
     if let Some(p) = &a.plot {
         plot::check_picture_path(p)?;
     }
-    // The model goes to standard output unless --out is given.
-    let model_path = a.out.as_deref().unwrap_or(Path::new(gmm_io::STDOUT));
     signals::install(OnSignal::Finish);
-    let outputs = if root {
-        let mut outputs = outputs::prepare(
-            &[Some(model_path), a.report.as_deref(), a.plot.as_deref()],
-            &inputs,
-        )?
-        .into_iter();
-        (
-            Some(outputs.next().flatten().expect("the model output")),
-            outputs.next().flatten(),
-            outputs.next().flatten(),
-        )
-    } else {
-        (None, None, None)
+    let outputs = match (root, spread) {
+        (false, _) => (None, None, None),
+        (true, false) => prepare_outputs(a)?,
+        (true, true) => {
+            drop(prepare_outputs(a)?);
+            (None, None, None)
+        }
     };
     let params =
         a.em.params(a.components, init)
@@ -162,6 +157,30 @@ fn setup(a: &FitArgs, root: bool) -> Result<Setup> {
         weights,
         outputs,
     })
+}
+
+/// The model (standard output unless --out), report and plot outputs,
+/// checked against the inputs and prepared.
+fn prepare_outputs(a: &FitArgs) -> Result<(Option<Output>, Option<Output>, Option<Output>)> {
+    let mut inputs = vec![a.data.as_path()];
+    // An --init that names no method is the model file read.
+    if a.init.parse::<gmm_core::InitMethod>().is_err() {
+        inputs.push(Path::new(&a.init));
+    }
+    if let Some(w) = &a.sample_weight {
+        inputs.push(w.as_path());
+    }
+    let model_path = a.out.as_deref().unwrap_or(Path::new(gmm_io::STDOUT));
+    let mut outputs = outputs::prepare(
+        &[Some(model_path), a.report.as_deref(), a.plot.as_deref()],
+        &inputs,
+    )?
+    .into_iter();
+    Ok((
+        Some(outputs.next().flatten().expect("the model output")),
+        outputs.next().flatten(),
+        outputs.next().flatten(),
+    ))
 }
 
 fn is_interrupted(e: &anyhow::Error) -> bool {
