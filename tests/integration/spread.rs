@@ -14,6 +14,9 @@ use gmm::{
 struct Hub {
     slots: Mutex<Vec<Vec<f64>>>,
     barrier: Barrier,
+    /// Point-to-point messages in flight, by (from, to).
+    mail: Mutex<std::collections::HashMap<(usize, usize), std::collections::VecDeque<Vec<f64>>>>,
+    posted: Condvar,
 }
 
 /// A barrier that fails the test instead of hanging when a process is gone
@@ -82,6 +85,29 @@ impl Collective for Member {
         }
         self.hub.barrier.wait();
     }
+    fn send(&self, to: usize, values: &[f64]) {
+        let mut mail = self.hub.mail.lock().unwrap();
+        mail.entry((self.rank, to))
+            .or_default()
+            .push_back(values.to_vec());
+        self.hub.posted.notify_all();
+    }
+    fn receive(&self, from: usize, values: &mut [f64]) {
+        let mut mail = self.hub.mail.lock().unwrap();
+        loop {
+            if let Some(m) = mail.get_mut(&(from, self.rank)).and_then(|q| q.pop_front()) {
+                values.copy_from_slice(&m);
+                return;
+            }
+            let (next, timeout) = self
+                .hub
+                .posted
+                .wait_timeout(mail, Duration::from_secs(120))
+                .unwrap();
+            assert!(!timeout.timed_out(), "process {from} never sent");
+            mail = next;
+        }
+    }
 }
 
 /// Runs `work(member)` on `size` threads, one per process; results in rank order.
@@ -89,6 +115,8 @@ fn on_processes<T: Send>(size: usize, work: impl Fn(&Member) -> T + Sync) -> Vec
     let hub = Arc::new(Hub {
         slots: Mutex::new(vec![Vec::new(); size]),
         barrier: Barrier::new(size),
+        mail: Mutex::new(Default::default()),
+        posted: Condvar::new(),
     });
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..size)

@@ -127,6 +127,34 @@ pub(crate) fn fold_blocks<D: Rows + ?Sized>(
     }
 }
 
+/// Maps every block of `data` held in this process (`map(block, start,
+/// end)`, in parallel) and folds the values of every block, of every
+/// process, onto `acc` in block order (`fold(acc, values)`): along the chain
+/// of processes when the fit is spread (see `distributed.rs`), so that each
+/// process sends and receives `acc` once.
+pub(crate) fn fold_blocks_into<D: Rows + ?Sized>(
+    data: &D,
+    acc: &mut [f64],
+    map: impl Fn(usize, usize, usize) -> Vec<f64> + Sync,
+    fold: impl Fn(&mut [f64], &[f64]),
+) {
+    let scope = data.scope();
+    let n = data.n_samples();
+    if !scope.is_spread() {
+        ordered_blocks(n, map, |v| fold(acc, &v));
+        return;
+    }
+    let (first, last) = scope.local_blocks();
+    let mut local = Vec::with_capacity(last - first);
+    let r: Result<(), std::convert::Infallible> =
+        try_ordered_block_range(first, last, n, GROUP_BLOCKS, map, |v| {
+            local.push(v);
+            Ok(())
+        });
+    let Ok(()) = r;
+    scope.chain(acc, |acc| local.iter().for_each(|v| fold(acc, v)));
+}
+
 /// Blocks mapped at once by the passes that hand per-row results to a sink
 /// (predictions, responsibilities): 16 blocks of 8192 rows, whatever `N`.
 pub(crate) const STREAM_GROUP_BLOCKS: usize = 16;

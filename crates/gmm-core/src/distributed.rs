@@ -13,9 +13,14 @@
 //! processes. A row needed everywhere (a k-means++ seed, a re-seeded
 //! component's mean) is sent by the process that holds it.
 //!
-//! Each iteration exchanges one set of sufficient statistics per group of
-//! rows (`ceil(N / GROUP_ROWS)` sets of `K (1 + D + D^2)` numbers for full
-//! covariances), never a number per row.
+//! The sums (the E-step's statistics, Lloyd's centres) are folded along a
+//! chain: each process receives the fold of the processes before it, folds
+//! its own groups (blocks) onto it in order and sends it on; the last one
+//! broadcasts the total. Each process sends and receives one set of
+//! statistics per iteration (`K (1 + D + D^2)` numbers for full covariances)
+//! plus the broadcast, whatever `N`, and holds its own partials only.
+//! The k-means++ seeding all-gathers a few numbers per block (the blocks'
+//! potentials), which its draws need.
 //!
 //! ```
 //! use gmm_core::distributed::{Collective, Spread};
@@ -28,6 +33,8 @@
 //!     fn rank(&self) -> usize { 0 }
 //!     fn all_gather(&self, local: &[f64]) -> Vec<f64> { local.to_vec() }
 //!     fn broadcast(&self, _root: usize, _values: &mut [f64]) {}
+//!     fn send(&self, _to: usize, _values: &[f64]) { unreachable!("alone") }
+//!     fn receive(&self, _from: usize, _values: &mut [f64]) { unreachable!("alone") }
 //! }
 //!
 //! let x = Preset::Seed2d.generate(Some(5_000), 1);
@@ -65,6 +72,11 @@ pub trait Collective: Sync {
     /// Process `root`'s `values`, written into `values` on every process
     /// (the same length everywhere).
     fn broadcast(&self, root: usize, values: &mut [f64]);
+    /// Sends `values` to process `to`, which receives them with
+    /// [`Collective::receive`] (in the order sent).
+    fn send(&self, to: usize, values: &[f64]);
+    /// Receives into `values` what process `from` sent (the same length).
+    fn receive(&self, from: usize, values: &mut [f64]);
 }
 
 /// The processes of a spread fit and where their shares start.
@@ -174,6 +186,26 @@ impl Scope<'_> {
                 v[0] as usize
             }
         }
+    }
+
+    /// `fold_local(acc)` on every process in rank order, each starting from
+    /// the previous one's result (the first from `acc` as given); the last
+    /// result in `acc` everywhere. `acc` has the same length on every
+    /// process. Alone: `fold_local(acc)`.
+    pub(crate) fn chain(&self, acc: &mut [f64], fold_local: impl FnOnce(&mut [f64])) {
+        let Some(net) = self.net else {
+            fold_local(acc);
+            return;
+        };
+        let (me, size) = (net.comm.rank(), net.comm.size());
+        if me > 0 {
+            net.comm.receive(me - 1, acc);
+        }
+        fold_local(acc);
+        if me + 1 < size {
+            net.comm.send(me + 1, acc);
+        }
+        net.comm.broadcast(size - 1, acc);
     }
 
     /// Whether `flag` is set on any process (a stop request, say).

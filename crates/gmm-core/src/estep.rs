@@ -60,8 +60,9 @@ pub(crate) fn e_step_on<D: Rows>(
 /// The statistics of every block (`map(start, end)`, the blocks held here
 /// in parallel), folded in two levels: the blocks of each group of
 /// [`MERGE_GROUP_BLOCKS`] in order into a partial, then the partials in
-/// order. A spread fit exchanges the partials, so every process folds the
-/// same sequence.
+/// order. A spread fit folds each process's partials onto the fold of the
+/// processes before it (`Scope::chain`): every process folds the same
+/// sequence, and each sends one set of statistics.
 fn fold_stats<D: Rows>(
     data: &D,
     ct: CovarianceType,
@@ -75,7 +76,7 @@ fn fold_stats<D: Rows>(
     let zeros = || SufficientStats::zeros(ct, k, d);
     let mut total = zeros();
     let mut partial = zeros();
-    let mut wire = Vec::new();
+    let mut local = Vec::new();
     let r: Result<(), std::convert::Infallible> = try_ordered_block_range(
         first,
         last,
@@ -88,23 +89,30 @@ fn fold_stats<D: Rows>(
                 .expect("block statistics have the model's shape");
             if (b + 1) % MERGE_GROUP_BLOCKS == 0 || b + 1 == last {
                 if scope.is_spread() {
-                    partial.write_wire(&mut wire);
+                    local.push(std::mem::replace(&mut partial, zeros()));
                 } else {
                     total.merge(&partial).expect("same shape");
+                    partial = zeros();
                 }
-                partial = zeros();
             }
             Ok(())
         },
     );
     let Ok(()) = r;
     if scope.is_spread() {
-        let all = scope.gather(wire);
-        let mut rest = &all[..];
-        while !rest.is_empty() {
-            rest = partial.read_wire(rest);
-            total.merge(&partial).expect("same shape");
-        }
+        let mut acc = Vec::with_capacity(total.wire_len());
+        total.write_wire(&mut acc);
+        acc.resize(total.wire_len(), 0.0);
+        scope.chain(&mut acc, |acc| {
+            total.read_wire(acc);
+            for p in &local {
+                total.merge(p).expect("same shape");
+            }
+            let mut out = Vec::with_capacity(acc.len());
+            total.write_wire(&mut out);
+            acc[..out.len()].copy_from_slice(&out);
+        });
+        total.read_wire(&acc);
     }
     total.mirror();
     total

@@ -17,7 +17,7 @@ use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use crate::blocks::{BLOCK_ROWS, CHUNK_ROWS, fold_blocks};
+use crate::blocks::{BLOCK_ROWS, CHUNK_ROWS, fold_blocks, fold_blocks_into};
 use crate::covariance::CovarianceType;
 use crate::data::{Rows, Scalar};
 use crate::distances::{Columns, assign_nearest};
@@ -460,11 +460,11 @@ pub(crate) fn lloyd<D: Rows>(
     let d = data.n_features();
     let tol = KMEANS_TOL * mean_column_variance(data);
     for iteration in 1..=KMEANS_MAX_ITER {
-        let mut sums = vec![0.0; k * d];
-        let mut counts = vec![0.0; k];
         // Per block: the sums of each cluster's rows, then their weights.
-        fold_blocks(
+        let mut acc = vec![0.0; k * d + k];
+        fold_blocks_into(
             data,
+            &mut acc,
             |_, start, end| {
                 let mut sc = vec![0.0; k * d + k];
                 let (s, c) = sc.split_at_mut(k * d);
@@ -488,16 +488,9 @@ pub(crate) fn lloyd<D: Rows>(
                 }
                 sc
             },
-            |sc| {
-                let (s, c) = sc.split_at(k * d);
-                for (a, b) in sums.iter_mut().zip(s) {
-                    *a += b;
-                }
-                for (a, b) in counts.iter_mut().zip(c) {
-                    *a += b;
-                }
-            },
+            |acc, sc| acc.iter_mut().zip(sc).for_each(|(a, b)| *a += b),
         );
+        let (sums, counts) = acc.split_at(k * d);
         let mut shift = 0.0;
         for c in 0..k {
             if counts[c] > 0.0 {
@@ -522,8 +515,9 @@ pub(crate) fn lloyd<D: Rows>(
 fn mean_column_variance<D: Rows>(data: &D) -> f64 {
     let (n, d) = (data.n_samples(), data.n_features());
     let mut sum = vec![0.0; d];
-    fold_blocks(
+    fold_blocks_into(
         data,
+        &mut sum,
         |_, start, end| {
             let mut s = vec![0.0; d];
             for i in start..end {
@@ -533,12 +527,13 @@ fn mean_column_variance<D: Rows>(data: &D) -> f64 {
             }
             s
         },
-        |s| sum.iter_mut().zip(s).for_each(|(a, b)| *a += b),
+        |sum, s| sum.iter_mut().zip(s).for_each(|(a, b)| *a += b),
     );
     let mean: Vec<f64> = sum.iter().map(|s| s / n as f64).collect();
     let mut sq = vec![0.0; d];
-    fold_blocks(
+    fold_blocks_into(
         data,
+        &mut sq,
         |_, start, end| {
             let mut s = vec![0.0; d];
             for i in start..end {
@@ -549,7 +544,7 @@ fn mean_column_variance<D: Rows>(data: &D) -> f64 {
             }
             s
         },
-        |s| sq.iter_mut().zip(s).for_each(|(a, b)| *a += b),
+        |sq, s| sq.iter_mut().zip(s).for_each(|(a, b)| *a += b),
     );
     sq.iter().sum::<f64>() / (n as f64 * d as f64)
 }

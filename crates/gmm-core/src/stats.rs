@@ -164,6 +164,11 @@ impl SufficientStats {
         }
     }
 
+    /// The most `f64`s [`SufficientStats::write_wire`] writes for this shape.
+    pub(crate) fn wire_len(&self) -> usize {
+        self.nk.len() + self.s.len() + self.scatter.len() + 3 + 2 * self.n_components
+    }
+
     /// Reads statistics written by [`SufficientStats::write_wire`] from the
     /// front of `input` into `self` (of the same shape); returns the rest.
     pub(crate) fn read_wire<'i>(&mut self, input: &'i [f64]) -> &'i [f64] {

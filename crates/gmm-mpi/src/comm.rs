@@ -76,4 +76,12 @@ impl Collective for Mpi {
             .process_at_rank(root as i32)
             .broadcast_into(values);
     }
+
+    fn send(&self, to: usize, values: &[f64]) {
+        self.comm.process_at_rank(to as i32).send(values);
+    }
+
+    fn receive(&self, from: usize, values: &mut [f64]) {
+        let _status = self.comm.process_at_rank(from as i32).receive_into(values);
+    }
 }
