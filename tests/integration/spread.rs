@@ -10,12 +10,15 @@ use gmm::{
     CovarianceType, DataView, Error, ErrorKind, Fit, GaussianMixtureParams, Init, Preset, Rows,
 };
 
+/// Messages in flight from one process to another, oldest first.
+type Mailboxes = std::collections::HashMap<(usize, usize), std::collections::VecDeque<Vec<f64>>>;
+
 /// The processes' meeting point: one slot per process, two barriers per call.
 struct Hub {
     slots: Mutex<Vec<Vec<f64>>>,
     barrier: Barrier,
     /// Point-to-point messages in flight, by (from, to).
-    mail: Mutex<std::collections::HashMap<(usize, usize), std::collections::VecDeque<Vec<f64>>>>,
+    mail: Mutex<Mailboxes>,
     posted: Condvar,
 }
 
