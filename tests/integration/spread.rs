@@ -335,3 +335,26 @@ fn shares_that_do_not_tile_the_rows_are_refused_on_every_process() {
         assert!(e.to_string().contains("multiple of"), "{e}");
     }
 }
+
+#[test]
+fn score_is_collective_and_predict_covers_the_rows_held() {
+    let n = 3 * GROUP_ROWS + 99;
+    let x = seed2d(n);
+    let data = DataView::new(&x, n, 2).unwrap();
+    let model = GaussianMixtureParams::new(3)
+        .max_iter(5)
+        .fit(data)
+        .unwrap()
+        .model;
+    let (score, labels) = (model.score(data).unwrap(), model.predict(data).unwrap());
+    let results = on_processes(2, |member| {
+        let rows = share(n, 2, member.rank);
+        let spread = Spread::within(member, data, rows.clone()).unwrap();
+        let local = model.predict(&spread).unwrap();
+        (model.score(&spread).unwrap(), local, rows)
+    });
+    for (s, local, rows) in results {
+        assert_eq!(s, score);
+        assert_eq!(local, labels[rows].to_vec());
+    }
+}

@@ -269,10 +269,11 @@ pub fn agree(comm: &dyn Collective, local: Option<String>) -> Option<(usize, Str
 /// process returns the model of the single-process fit, bit for bit.
 ///
 /// Shares follow rank order, and each starts at a multiple of
-/// [`GROUP_ROWS`] (an empty share is allowed). Only
-/// fitting (and [`crate::SufficientStats::compute`]) is collective; the
-/// per-row outputs (`predict`, ...) of a model on a `Spread` cover the rows
-/// held here.
+/// [`GROUP_ROWS`] (an empty share is allowed). Fitting,
+/// [`crate::SufficientStats::compute`], `score`, `bic` and `aic` are
+/// collective (every process calls them, and gets the all-rows result); the
+/// per-row outputs (`predict`, `predict_proba`, ...) of a model on a
+/// `Spread` cover the rows held here.
 pub struct Spread<'a, D> {
     data: D,
     /// Global index of `data`'s first row.

@@ -328,7 +328,8 @@ impl GaussianMixture {
                 data.n_features(),
             ));
         }
-        validate(data)
+        // In a spread fit every process checks its rows, and all agree.
+        data.scope().agree(validate(data))
     }
 
     /// `log p(x_n)` for every row (scikit-learn's `score_samples`).
