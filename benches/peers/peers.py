@@ -117,6 +117,19 @@ def fixed_init(path_npy, k, out_json):
         json.dump(model, f)
 
 
+def workload_files(gmm, py, name, n, k):
+    """The workload's data (written once by `gmm generate`) and its fixed
+    initial state (written by `fixed_init` run in `py`, which has NumPy)."""
+    data = os.path.join(WORK, f"{name}-{n}.npy")
+    init = os.path.join(WORK, f"{name}-{n}.init.json")
+    if not os.path.exists(data):
+        subprocess.check_call([gmm, "generate", "--preset", name, "--n", str(n), "--out", data])
+    subprocess.check_call([py, "-c",
+        "import sys; sys.path.insert(0, sys.argv[1]); import peers; peers.fixed_init(sys.argv[2], int(sys.argv[3]), sys.argv[4])",
+        HERE, data, str(k), init])
+    return data, init
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of each workload's N")
@@ -133,13 +146,7 @@ def main():
         if only and name not in only:
             continue
         n = max(k, int(n0 * a.scale))
-        data = os.path.join(WORK, f"{name}-{n}.npy")
-        init = os.path.join(WORK, f"{name}-{n}.init.json")
-        if not os.path.exists(data):
-            subprocess.check_call([gmm, "generate", "--preset", name, "--n", str(n), "--out", data])
-        subprocess.check_call([sk_py, "-c",
-            "import sys; sys.path.insert(0, sys.argv[1]); import peers; peers.fixed_init(sys.argv[2], int(sys.argv[3]), sys.argv[4])",
-            HERE, data, str(k), init])
+        data, init = workload_files(gmm, sk_py, name, n, k)
         report = os.path.join(WORK, "report.json")
         ours = []
         for _ in range(a.repeats):

@@ -29,8 +29,10 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peers  # noqa: E402  (the workloads' files and fixed initial state)
+
 ROOT = os.path.dirname(os.path.dirname(HERE))
-WORK = os.path.join(HERE, "work")
 VENV = os.path.join(HERE, ".venv-spark")
 PINS = ["pyspark==4.3.0", "numpy==2.4.6"]
 WORKLOADS = {"seed2d": (1_000_000, 2, 3), "mid": (1_000_000, 16, 16), "tall": (10_000_000, 4, 8)}
@@ -94,7 +96,7 @@ def main():
     if shutil.which("mpirun") is None:
         sys.exit("error: gmm-mpi needs Open MPI: bash tests/install-mpi")
     m1, m2 = (int(v) for v in a.iters.split(","))
-    os.makedirs(WORK, exist_ok=True)
+    os.makedirs(peers.WORK, exist_ok=True)
     subprocess.check_call(["cargo", "build", "--release", "--quiet", "-p", "gmm", "-p", "gmm-mpi"], cwd=ROOT)
     gmm = os.path.join(ROOT, "target", "release", "gmm")
     gmm_mpi = os.path.join(ROOT, "target", "release", "gmm-mpi")
@@ -105,14 +107,9 @@ def main():
         if only and name not in only:
             continue
         n = max(k, int(n0 * a.scale))
-        data = os.path.join(WORK, f"{name}-{n}.npy")
-        init = os.path.join(WORK, f"{name}-{n}.init.json")
-        if not os.path.exists(data):
-            subprocess.check_call([gmm, "generate", "--preset", name, "--n", str(n), "--out", data])
-        subprocess.check_call([py, "-c",
-            "import sys; sys.path.insert(0, sys.argv[1]); import peers; peers.fixed_init(sys.argv[2], int(sys.argv[3]), sys.argv[4])",
-            HERE, data, str(k), init])
-        model, report = os.path.join(WORK, "mpi-model.json"), os.path.join(WORK, "mpi-report.json")
+        data, init = peers.workload_files(gmm, py, name, n, k)
+        model = os.path.join(peers.WORK, "mpi-model.json")
+        report = os.path.join(peers.WORK, "mpi-report.json")
         subprocess.check_call(["mpirun", "-q", "--allow-run-as-root", "-np", "2", gmm_mpi, "fit", data,
                                "-k", str(k), "--init", init, "--tol", "0", "--max-iter", str(m2),
                                "--threads", "1", "--out", model, "--report", report, "-q"])

@@ -161,27 +161,27 @@ pub trait Rows: Sync {
     }
 
     /// The first non-finite value's `(row, column)`, scanning fixed blocks in
-    /// parallel (the lowest index is found whatever the threads).
+    /// parallel (the lowest index is found whatever the threads); of the rows
+    /// held here, for a [`crate::distributed::Spread`].
     fn first_non_finite(&self) -> Option<(usize, usize)> {
         use rayon::prelude::*;
-        let n = self.n_samples();
         let d = self.n_features();
-        (0..crate::blocks::n_blocks(n))
-            .into_par_iter()
-            .find_map_first(|b| {
-                let (start, end) = crate::blocks::block_range(b, n);
-                let mut found = None;
-                let mut row0 = start;
-                self.for_each_piece(start, end, &mut |v| {
-                    if found.is_none() {
-                        if let Some(p) = v.as_slice().iter().position(|x| !x.to_f64().is_finite()) {
-                            found = Some((row0 + p / d, p % d));
-                        }
+        let scope = self.scope();
+        let ((first, last), (_, n)) = (scope.local_blocks(), scope.local());
+        (first..last).into_par_iter().find_map_first(|b| {
+            let (start, end) = crate::blocks::block_range(b, n);
+            let mut found = None;
+            let mut row0 = start;
+            self.for_each_piece(start, end, &mut |v| {
+                if found.is_none() {
+                    if let Some(p) = v.as_slice().iter().position(|x| !x.to_f64().is_finite()) {
+                        found = Some((row0 + p / d, p % d));
                     }
-                    row0 += v.n_samples();
-                });
-                found
-            })
+                }
+                row0 += v.n_samples();
+            });
+            found
+        })
     }
 
     /// Which rows the passes over this data map in this process, and how

@@ -424,25 +424,6 @@ impl<D: Rows> Rows for Spread<'_, D> {
     fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, D::Elem>> {
         self.data.contiguous(lo - self.offset, hi - self.offset)
     }
-    fn first_non_finite(&self) -> Option<(usize, usize)> {
-        use rayon::prelude::*;
-        let d = self.n_features();
-        let (first, last) = self.scope().local_blocks();
-        (first..last).into_par_iter().find_map_first(|b| {
-            let (start, end) = crate::blocks::block_range(b, self.end);
-            let mut found = None;
-            let mut row0 = start;
-            self.for_each_piece(start, end, &mut |v| {
-                if found.is_none() {
-                    if let Some(p) = v.as_slice().iter().position(|x| !x.to_f64().is_finite()) {
-                        found = Some((row0 + p / d, p % d));
-                    }
-                }
-                row0 += v.n_samples();
-            });
-            found
-        })
-    }
     fn scope(&self) -> Scope<'_> {
         Scope {
             n: self.n,
