@@ -77,12 +77,9 @@ print(json.dumps({"seconds": (t2 - t1) / (m2 - m1), "mean_log_likelihood": ll}))
 
 
 def python():
-    py = os.path.join(VENV, "bin", "python")
-    if not os.path.exists(py):
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([py, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-        subprocess.check_call([py, "-m", "pip", "install", "--quiet", *PINS])
-    return py
+    """The Spark environment's interpreter (created by peers.python_of)."""
+    peers.ENVS["spark"] = (VENV, PINS)
+    return peers.python_of("spark")
 
 
 def main():
