@@ -109,15 +109,11 @@ pub(crate) fn fold_blocks<D: Rows + ?Sized>(
         ordered_blocks(n, map, |v| fold(&v));
         return;
     }
-    let (first, last) = scope.local_blocks();
     let mut local = Vec::new();
-    let r: Result<(), std::convert::Infallible> =
-        try_ordered_block_range(first, last, n, GROUP_BLOCKS, map, |v| {
-            local.push(v.len() as f64);
-            local.extend_from_slice(&v);
-            Ok(())
-        });
-    let Ok(()) = r;
+    for v in local_blocks(data, map) {
+        local.push(v.len() as f64);
+        local.extend_from_slice(&v);
+    }
     let all = scope.gather(local);
     let mut rest = &all[..];
     while let Some((&len, tail)) = rest.split_first() {
@@ -144,15 +140,25 @@ pub(crate) fn fold_blocks_into<D: Rows + ?Sized>(
         ordered_blocks(n, map, |v| fold(acc, &v));
         return;
     }
-    let (first, last) = scope.local_blocks();
+    let local = local_blocks(data, map);
+    scope.chain(acc, |acc| local.iter().for_each(|v| fold(acc, v)));
+}
+
+/// The values of the blocks of `data` held in this process, in block order
+/// (mapped in parallel, [`GROUP_BLOCKS`] at a time).
+fn local_blocks<D: Rows + ?Sized>(
+    data: &D,
+    map: impl Fn(usize, usize, usize) -> Vec<f64> + Sync,
+) -> Vec<Vec<f64>> {
+    let (first, last) = data.scope().local_blocks();
     let mut local = Vec::with_capacity(last - first);
     let r: Result<(), std::convert::Infallible> =
-        try_ordered_block_range(first, last, n, GROUP_BLOCKS, map, |v| {
+        try_ordered_block_range(first, last, data.n_samples(), GROUP_BLOCKS, map, |v| {
             local.push(v);
             Ok(())
         });
     let Ok(()) = r;
-    scope.chain(acc, |acc| local.iter().for_each(|v| fold(acc, v)));
+    local
 }
 
 /// Blocks mapped at once by the passes that hand per-row results to a sink
