@@ -27,7 +27,7 @@ pub fn load_data(name: &str) -> (Vec<f64>, usize, usize) {
     let ds = Dataset::open(&fixture_path(&format!("{name}.npy"))).unwrap();
     match ds.view() {
         DatasetView::F64(v) => (v.as_slice().to_vec(), v.n_samples(), v.n_features()),
-        DatasetView::F32(_) => panic!("fixtures are f64"),
+        _ => panic!("fixtures are f64, row-major"),
     }
 }
 

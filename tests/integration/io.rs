@@ -34,10 +34,7 @@ fn dict(descr: &str, fortran: bool, shape: &str) -> String {
 }
 
 fn values(ds: &Dataset) -> Vec<f64> {
-    match ds.view() {
-        DatasetView::F64(v) => v.as_slice().to_vec(),
-        DatasetView::F32(v) => v.as_slice().iter().map(|x| *x as f64).collect(),
-    }
+    ds.view().to_f64_rows()
 }
 
 fn open_bytes(dir: &Path, name: &str, bytes: &[u8]) -> gmm::io::Result<Dataset> {
@@ -93,17 +90,7 @@ fn little_endian_float_c_order_is_mapped_in_place() {
 fn other_layouts_and_types_are_converted_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let x = grid();
-    let fortran: Vec<f64> = (0..3)
-        .flat_map(|j| (0..6).map(move |i| (i, j)))
-        .map(|(i, j)| x[i * 3 + j])
-        .collect();
     let cases: Vec<(&str, Vec<u8>, bool, &str)> = vec![
-        (
-            "<f8",
-            fortran.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            true,
-            "Fortran order",
-        ),
         (
             ">f8",
             x.iter().flat_map(|v| v.to_be_bytes()).collect(),
@@ -381,4 +368,80 @@ fn hostile_bytes_never_panic() {
         opened > 0,
         "no mutation left a readable file: the test is not exercising reads"
     );
+}
+
+/// `x` (`n x d`, row-major) in Fortran order.
+fn to_fortran<T: Copy>(x: &[T], n: usize, d: usize) -> Vec<T> {
+    (0..d)
+        .flat_map(|j| (0..n).map(move |i| (i, j)))
+        .map(|(i, j)| x[i * d + j])
+        .collect()
+}
+
+/// Fits `path` as the CLI does (a `DataSource`), with the default k-means init.
+fn fit_source(path: &Path, k: usize) -> gmm::GaussianMixture {
+    let src = gmm::io::DataSource::open(path).unwrap();
+    let params = GaussianMixtureParams::new(k).max_iter(12).seed(5);
+    match src.rows() {
+        gmm::io::SourceRows::F64(r) => params.fit(&r).unwrap().model,
+        gmm::io::SourceRows::F32(r) => params.fit(&r).unwrap().model,
+    }
+}
+
+#[test]
+fn fortran_order_files_are_mapped_in_place_and_fit_like_c_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // Several blocks and chunks, an odd width (partial strips), f64 and f32.
+    let (n, d) = (70_001, 5);
+    let x = gmm::Preset::Small.generate(Some(n), 3);
+    let x: Vec<f64> = x
+        .chunks_exact(x.len() / n)
+        .flat_map(|r| [r[0], r[1], r[0] - r[1], r[1] * 0.5, 1.0 + r[2 % r.len()]])
+        .collect();
+    assert_eq!(x.len(), n * d);
+    let c_path = dir.path().join("c.npy");
+    write_npy(&c_path, &x, &[n, d]).unwrap();
+    let f = to_fortran(&x, n, d);
+    let f_path = dir.path().join("f.npy");
+    let header = dict("<f8", true, &format!("({n}, {d})"));
+    let bytes: Vec<u8> = f.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&f_path, raw_npy(1, &header, &bytes, 64)).unwrap();
+    let ds = Dataset::open(&f_path).unwrap();
+    assert!(ds.is_mapped(), "{:?}", ds.info().conversion);
+    assert_eq!(ds.info().layout, "Fortran");
+    assert!(matches!(ds.view(), DatasetView::ColumnsF64(_)));
+    assert_eq!(ds.view().to_f64_rows(), x);
+    assert_eq!(fit_source(&c_path, 4), fit_source(&f_path, 4));
+
+    // float32, and a directory mixing C and Fortran shards (cut inside a block).
+    let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
+    let c32 = dir.path().join("c32.npy");
+    write_npy(&c32, &x32, &[n, d]).unwrap();
+    let cut = 9_999;
+    let shards = dir.path().join("shards");
+    std::fs::create_dir(&shards).unwrap();
+    write_npy(&shards.join("a.npy"), &x32[..cut * d], &[cut, d]).unwrap();
+    let tail = to_fortran(&x32[cut * d..], n - cut, d);
+    let header = dict("<f4", true, &format!("({}, {d})", n - cut));
+    let bytes: Vec<u8> = tail.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(shards.join("b.npy"), raw_npy(1, &header, &bytes, 64)).unwrap();
+    assert!(Dataset::open(&shards.join("b.npy")).unwrap().is_mapped());
+    assert_eq!(fit_source(&c32, 3), fit_source(&shards, 3));
+
+    // A non-finite value is reported at its row and column, as for C order.
+    let mut bad = f.clone();
+    bad[2 * n + 777] = f64::NAN;
+    let bytes: Vec<u8> = bad.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let bad_path = dir.path().join("bad.npy");
+    let header = dict("<f8", true, &format!("({n}, {d})"));
+    std::fs::write(&bad_path, raw_npy(1, &header, &bytes, 64)).unwrap();
+    let src = gmm::io::DataSource::open(&bad_path).unwrap();
+    let gmm::io::SourceRows::F64(r) = src.rows() else {
+        panic!()
+    };
+    let err = GaussianMixtureParams::new(2)
+        .fit(&r)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("row 777") && err.contains("column 2"), "{err}");
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use gmm_core::{DataView, GaussianMixture, Rows, Scalar, Selection};
+use gmm_core::{DataView, GaussianMixture, Rows, Selection};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -175,10 +175,9 @@ impl Scene {
             bail!("the data has no rows to plot");
         }
         let m = n.min(max_points.max(1));
-        let mut x = Vec::with_capacity(m * d);
-        for i in 0..m {
-            let row = data.row(i * n / m);
-            x.extend(row.iter().map(|v| v.to_f64()));
+        let mut x = vec![0.0; m * d];
+        for (i, row) in x.chunks_exact_mut(d).enumerate() {
+            data.copy_row(i * n / m, row);
         }
         let view = DataView::new(&x, m, d)?;
         let proba = model.predict_proba(view)?;

@@ -2,7 +2,7 @@
 //! initialisation's kernel (k-means++, Lloyd, the final assignment).
 
 use crate::blocks::CHUNK_ROWS;
-use crate::data::{DataView, Rows, Scalar};
+use crate::data::{Piece, Rows, Scalar};
 
 /// Rows of a chunk laid out by column (`xt[a * CHUNK_ROWS + i]`, as f64),
 /// so that the distances of all its rows to one centre are one vectorised
@@ -28,19 +28,32 @@ impl Columns {
         debug_assert!(hi - lo <= CHUNK_ROWS);
         let (d, xt) = (self.d, &mut self.xt);
         let mut i = 0;
-        let mut put = |v: DataView<'_, D::Elem>| {
-            let m = v.n_samples();
+        let mut put = |p: Piece<'_, D::Elem>| {
+            let m = p.n_samples();
             for (a, col) in xt.chunks_exact_mut(CHUNK_ROWS).enumerate() {
-                let values = v.as_slice().iter().skip(a).step_by(d);
-                for (c, x) in col[i..i + m].iter_mut().zip(values) {
-                    *c = x.to_f64();
+                let out = &mut col[i..i + m];
+                match p {
+                    Piece::Rows(v) => {
+                        let values = v.as_slice().iter().skip(a).step_by(d);
+                        for (c, x) in out.iter_mut().zip(values) {
+                            *c = x.to_f64();
+                        }
+                    }
+                    Piece::Columns(v) => {
+                        for (c, x) in out.iter_mut().zip(v.column(a)) {
+                            *c = x.to_f64();
+                        }
+                    }
                 }
             }
             i += m;
         };
-        match data.contiguous(lo, hi) {
-            Some(v) => put(v),
-            None => data.for_each_piece(lo, hi, &mut put),
+        if let Some(v) = data.contiguous(lo, hi) {
+            put(Piece::Rows(v))
+        } else if let Some(v) = data.column_view(lo, hi) {
+            put(Piece::Columns(v))
+        } else {
+            data.for_each_piece(lo, hi, &mut put)
         }
         self.len = hi - lo;
     }

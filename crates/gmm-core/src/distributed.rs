@@ -46,7 +46,7 @@
 //! ```
 
 use crate::blocks::{BLOCK_ROWS, n_blocks};
-use crate::data::{DataView, Rows, Scalar};
+use crate::data::{ColumnView, DataView, Piece, Rows};
 use crate::error::{ErrorKind, Result};
 
 /// Rows per group of the E-step's two-level fold: the alignment of every
@@ -154,17 +154,11 @@ impl Scope<'_> {
     /// Row `i` (global) as `f64`s on every process, sent by its holder.
     pub(crate) fn fetch_row<D: Rows + ?Sized>(&self, data: &D, i: usize, out: &mut [f64]) {
         match self.net {
-            None => {
-                for (o, v) in out.iter_mut().zip(data.row(i)) {
-                    *o = v.to_f64();
-                }
-            }
+            None => data.copy_row(i, out),
             Some(net) => {
                 let owner = net.owner(i);
                 if owner == net.comm.rank() {
-                    for (o, v) in out.iter_mut().zip(data.row(i)) {
-                        *o = v.to_f64();
-                    }
+                    data.copy_row(i, out);
                 }
                 net.comm.broadcast(owner, out);
             }
@@ -409,20 +403,24 @@ impl<D: Rows> Rows for Spread<'_, D> {
         self.data.n_features()
     }
     #[inline]
-    fn row(&self, i: usize) -> &[D::Elem] {
+    fn copy_row(&self, i: usize, out: &mut [f64]) {
         debug_assert!(
             (self.start..self.end).contains(&i),
             "row {i} is not held here"
         );
-        self.data.row(i - self.offset)
+        self.data.copy_row(i - self.offset, out)
     }
-    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, D::Elem>)) {
+    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(Piece<'_, D::Elem>)) {
         self.data
             .for_each_piece(lo - self.offset, hi - self.offset, f)
     }
     #[inline]
     fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, D::Elem>> {
         self.data.contiguous(lo - self.offset, hi - self.offset)
+    }
+    #[inline]
+    fn column_view(&self, lo: usize, hi: usize) -> Option<ColumnView<'_, D::Elem>> {
+        self.data.column_view(lo - self.offset, hi - self.offset)
     }
     fn scope(&self) -> Scope<'_> {
         Scope {

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::blocks::{BLOCK_ROWS, CHUNK_ROWS, fold_blocks, fold_blocks_into};
 use crate::covariance::CovarianceType;
-use crate::data::{Rows, Scalar};
+use crate::data::{Piece, Rows, Scalar};
 use crate::distances::{Columns, assign_nearest};
 use crate::distributed::Scope;
 use crate::error::Result;
@@ -251,8 +251,10 @@ fn kmeans_plus_plus_buffered<D: Rows>(
     let mut centres = vec![0.0; d];
     row_f64(data, first, &mut centres);
     // Weighted distance of row i to its closest chosen centre, from the centres.
-    let recompute = |i: usize, centres: &[f64]| -> f64 {
-        let x = data.row(i);
+    // (`x` is scratch for the row.)
+    let recompute = |i: usize, centres: &[f64], x: &mut [f64]| -> f64 {
+        data.copy_row(i, x);
+        let x = &*x;
         wt(i)
             * centres
                 .chunks_exact(d)
@@ -293,7 +295,10 @@ fn kmeans_plus_plus_buffered<D: Rows>(
         |_, start, end| {
             vec![match &buffer {
                 Some(c) => c[start - ls..end - ls].iter().sum(),
-                None => (start..end).map(|i| recompute(i, &centres)).sum(),
+                None => {
+                    let mut x = vec![0.0; d];
+                    (start..end).map(|i| recompute(i, &centres, &mut x)).sum()
+                }
             }]
         },
         |v| block_sums.push(v[0]),
@@ -303,7 +308,7 @@ fn kmeans_plus_plus_buffered<D: Rows>(
         let potential: f64 = block_sums.iter().sum();
         let closest = |i: usize| match &buffer {
             Some(c) => c[i - ls],
-            None => recompute(i, &centres),
+            None => recompute(i, &centres, &mut vec![0.0; d]),
         };
         let ids: Vec<usize> = (0..trials)
             .map(|_| {
@@ -512,6 +517,33 @@ pub(crate) fn lloyd<D: Rows>(
     Some(centres)
 }
 
+/// Calls `f(&mut acc[a], x, a)` for every value `x` of column `a` of rows
+/// `lo..hi`, rows in order within each column.
+fn for_each_value<D: Rows>(
+    data: &D,
+    lo: usize,
+    hi: usize,
+    acc: &mut [f64],
+    f: impl Fn(&mut f64, f64, usize),
+) {
+    data.for_each_piece(lo, hi, &mut |p| match p {
+        Piece::Rows(v) => {
+            for i in 0..v.n_samples() {
+                for (a, (s, x)) in acc.iter_mut().zip(v.row(i)).enumerate() {
+                    f(s, x.to_f64(), a);
+                }
+            }
+        }
+        Piece::Columns(v) => {
+            for (a, s) in acc.iter_mut().enumerate() {
+                for x in v.column(a) {
+                    f(s, x.to_f64(), a);
+                }
+            }
+        }
+    });
+}
+
 fn mean_column_variance<D: Rows>(data: &D) -> f64 {
     let (n, d) = (data.n_samples(), data.n_features());
     let mut sum = vec![0.0; d];
@@ -520,11 +552,7 @@ fn mean_column_variance<D: Rows>(data: &D) -> f64 {
         &mut sum,
         |_, start, end| {
             let mut s = vec![0.0; d];
-            for i in start..end {
-                for (a, v) in s.iter_mut().zip(data.row(i)) {
-                    *a += v.to_f64();
-                }
-            }
+            for_each_value(data, start, end, &mut s, |acc, x, _| *acc += x);
             s
         },
         |sum, s| sum.iter_mut().zip(s).for_each(|(a, b)| *a += b),
@@ -536,12 +564,10 @@ fn mean_column_variance<D: Rows>(data: &D) -> f64 {
         &mut sq,
         |_, start, end| {
             let mut s = vec![0.0; d];
-            for i in start..end {
-                for ((a, v), m) in s.iter_mut().zip(data.row(i)).zip(&mean) {
-                    let t = v.to_f64() - m;
-                    *a += t * t;
-                }
-            }
+            for_each_value(data, start, end, &mut s, |acc, x, a| {
+                let t = x - mean[a];
+                *acc += t * t
+            });
             s
         },
         |sq, s| sq.iter_mut().zip(s).for_each(|(a, b)| *a += b),

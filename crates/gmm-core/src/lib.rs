@@ -60,7 +60,7 @@ mod synthetic;
 
 pub use blocks::{BLOCK_ROWS, CHUNK_ROWS};
 pub use covariance::CovarianceType;
-pub use data::{DataView, Rows, Scalar, Shards};
+pub use data::{ColumnView, Columns, DataView, Part, Piece, Rows, Scalar, Shards};
 pub use error::{Error, ErrorKind, Result};
 pub use fit::{
     DEFAULT_SEED, Fit, FitObserver, FitReport, GaussianMixtureParams, Init, InitMethod, InitPhase,

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gmm_core::Shards;
+use gmm_core::{Part, Shards};
 
 use crate::error::{Error, Result};
 use crate::npy::{Dataset, DatasetView, Dtype};
@@ -121,27 +121,27 @@ impl DataSource {
 
     /// The rows, borrowed from the mappings (or converted copies).
     pub fn rows(&self) -> SourceRows<'_> {
-        let views: Vec<DatasetView<'_>> = self.shards.iter().map(|(_, d)| d.view()).collect();
+        let views = self.shards.iter().map(|(_, d)| d.view());
         match self.dtype() {
             Dtype::F64 => SourceRows::F64(
-                Shards::new(
+                Shards::from_parts(
                     views
-                        .into_iter()
                         .map(|v| match v {
-                            DatasetView::F64(v) => v,
-                            DatasetView::F32(_) => unreachable!("dtypes checked at open"),
+                            DatasetView::F64(v) => Part::Rows(v),
+                            DatasetView::ColumnsF64(c) => Part::Columns(c),
+                            _ => unreachable!("dtypes checked at open"),
                         })
                         .collect(),
                 )
                 .expect("widths checked at open"),
             ),
             Dtype::F32 => SourceRows::F32(
-                Shards::new(
+                Shards::from_parts(
                     views
-                        .into_iter()
                         .map(|v| match v {
-                            DatasetView::F32(v) => v,
-                            DatasetView::F64(_) => unreachable!("dtypes checked at open"),
+                            DatasetView::F32(v) => Part::Rows(v),
+                            DatasetView::ColumnsF32(c) => Part::Columns(c),
+                            _ => unreachable!("dtypes checked at open"),
                         })
                         .collect(),
                 )

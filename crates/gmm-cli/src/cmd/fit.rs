@@ -228,10 +228,7 @@ fn load_weights(path: &Path) -> Result<Vec<f64>> {
             ds.n_features()
         );
     }
-    Ok(match ds.view() {
-        gmm_io::DatasetView::F64(v) => v.as_slice().to_vec(),
-        gmm_io::DatasetView::F32(v) => v.as_slice().iter().map(|w| *w as f64).collect(),
-    })
+    Ok(ds.view().to_f64_rows())
 }
 
 /// The one-line summary of a fit.

@@ -8,7 +8,7 @@
 
 use super::layout::{Aligned, padded_features, padded_rows, strip_len};
 use super::{CH, L};
-use crate::data::{Rows, Scalar};
+use crate::data::{ColumnView, Piece, Rows, Scalar};
 
 /// One chunk of rows in the kernels' layout: the workspace of [`Chunk::load`],
 /// read by every kernel after it.
@@ -43,15 +43,21 @@ impl Chunk {
         // A contiguous chunk is transposed here, inlined into the kernel that
         // calls `load` and compiled for its instruction set; pieces go through
         // a dynamic call (compiled for the baseline set).
-        match data.contiguous(lo, hi) {
-            Some(view) => transpose_rows(xt, panel, 0, view.as_slice(), view.n_samples(), d, shift),
-            None => {
-                let mut i = 0;
-                data.for_each_piece(lo, hi, &mut |piece| {
-                    transpose_rows(xt, panel, i, piece.as_slice(), piece.n_samples(), d, shift);
-                    i += piece.n_samples();
-                });
-            }
+        if let Some(view) = data.contiguous(lo, hi) {
+            transpose_rows(xt, panel, 0, view.as_slice(), view.n_samples(), d, shift);
+        } else if let Some(view) = data.column_view(lo, hi) {
+            copy_columns(xt, panel, 0, view, shift);
+        } else {
+            let mut i = 0;
+            data.for_each_piece(lo, hi, &mut |piece| {
+                match piece {
+                    Piece::Rows(v) => {
+                        transpose_rows(xt, panel, i, v.as_slice(), v.n_samples(), d, shift)
+                    }
+                    Piece::Columns(v) => copy_columns(xt, panel, i, v, shift),
+                }
+                i += piece.n_samples();
+            });
         }
         let m = hi - lo;
         for i in m..padded_rows(m) {
@@ -101,6 +107,38 @@ fn transpose_rows<T: Scalar>(
             }
             r += 1;
             i += 1;
+        }
+    }
+}
+
+/// Writes the rows of the column-major `view`, minus `shift`, into the strips
+/// of `xt` (`panel` values apart) as rows `i0..` of the chunk: eight
+/// consecutive values of a column are one lane group of a strip.
+#[inline(always)]
+fn copy_columns<T: Scalar>(
+    xt: &mut [f64],
+    panel: usize,
+    i0: usize,
+    view: ColumnView<'_, T>,
+    shift: &[f64],
+) {
+    let n = view.n_samples();
+    for (a, &s) in shift.iter().enumerate().take(view.n_features()) {
+        let col = view.column(a);
+        let (mut i, mut r) = (i0, 0);
+        while r < n {
+            if i % L == 0 && r + L <= n {
+                let at = (i / L) * panel + a * L;
+                for (x, v) in xt[at..at + L].iter_mut().zip(&col[r..r + L]) {
+                    *x = v.to_f64() - s;
+                }
+                r += L;
+                i += L;
+            } else {
+                xt[(i / L) * panel + a * L + i % L] = col[r].to_f64() - s;
+                r += 1;
+                i += 1;
+            }
         }
     }
 }

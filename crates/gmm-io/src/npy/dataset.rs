@@ -4,7 +4,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use gmm_core::DataView;
+use gmm_core::{Columns, DataView, Rows};
 
 use crate::error::{Error, Result};
 use crate::mmap::{Mapping, map_readonly};
@@ -15,8 +15,13 @@ use super::header::parse_header;
 /// Storage behind a [`Dataset`].
 #[derive(Debug)]
 enum Storage {
-    /// Read in place from the mapping.
-    Mapped { map: Mapping, offset: usize },
+    /// Read in place from the mapping (row-major, or column-major if
+    /// `fortran`).
+    Mapped {
+        map: Mapping,
+        offset: usize,
+        fortran: bool,
+    },
     /// Converted into memory.
     F64(Vec<f64>),
     /// Converted into memory, kept as f32.
@@ -45,9 +50,10 @@ pub struct DatasetInfo {
 }
 
 /// A dataset opened from a `.npy` file: memory-mapped and used in place when it
-/// is little-endian float64/float32 in C order and aligned; otherwise converted
-/// (big-endian, Fortran order, unaligned data, float16, integers, bool), which
-/// [`Dataset::info`] reports.
+/// is little-endian float64/float32 and aligned, in C order (a row-major
+/// view) or Fortran order (a column-major [`Columns`] view, bit-identical in
+/// every result); otherwise converted (big-endian, unaligned data, float16,
+/// integers, bool), which [`Dataset::info`] reports.
 ///
 /// ```no_run
 /// use gmm_io::{Dataset, DatasetView};
@@ -55,6 +61,8 @@ pub struct DatasetInfo {
 /// match ds.view() {
 ///     DatasetView::F64(v) => println!("{} rows of {} f64", v.n_samples(), v.n_features()),
 ///     DatasetView::F32(v) => println!("{} rows of {} f32", v.n_samples(), v.n_features()),
+///     DatasetView::ColumnsF64(c) => println!("{} columns of f64", c.columns().len()),
+///     DatasetView::ColumnsF32(c) => println!("{} columns of f32", c.columns().len()),
 /// }
 /// ```
 #[derive(Debug)]
@@ -70,12 +78,36 @@ pub struct Dataset {
 }
 
 /// A typed view of a [`Dataset`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum DatasetView<'a> {
-    /// `float64` rows.
+    /// `float64` rows, row-major.
     F64(DataView<'a, f64>),
-    /// `float32` rows.
+    /// `float32` rows, row-major.
     F32(DataView<'a, f32>),
+    /// `float64` columns of a Fortran-order file, read in place.
+    ColumnsF64(Columns<'a, f64>),
+    /// `float32` columns of a Fortran-order file, read in place.
+    ColumnsF32(Columns<'a, f32>),
+}
+
+impl DatasetView<'_> {
+    /// All values as `f64`, row-major (a copy).
+    pub fn to_f64_rows(&self) -> Vec<f64> {
+        fn copy(r: &impl Rows) -> Vec<f64> {
+            let d = r.n_features();
+            let mut out = vec![0.0; r.n_samples() * d];
+            for (i, row) in out.chunks_exact_mut(d).enumerate() {
+                r.copy_row(i, row);
+            }
+            out
+        }
+        match self {
+            DatasetView::F64(v) => v.as_slice().to_vec(),
+            DatasetView::F32(v) => v.as_slice().iter().map(|x| *x as f64).collect(),
+            DatasetView::ColumnsF64(c) => copy(c),
+            DatasetView::ColumnsF32(c) => copy(c),
+        }
+    }
 }
 
 impl Dataset {
@@ -177,17 +209,17 @@ impl Dataset {
             && (et.size == 8 || et.size == 4)
             && !et.big_endian
             && cfg!(target_endian = "little")
-            && !fortran
             && offset % et.size == 0;
         let storage = if in_place {
-            Storage::Mapped { map, offset }
+            Storage::Mapped {
+                map,
+                offset,
+                fortran,
+            }
         } else {
             let mut reasons = Vec::new();
             if et.big_endian {
                 reasons.push("big-endian".to_string());
-            }
-            if fortran {
-                reasons.push("Fortran order".to_string());
             }
             if et.kind != 'f' || et.size == 2 {
                 reasons.push(format!("{} converted to float64", et.name()));
@@ -242,14 +274,24 @@ impl Dataset {
     fn try_view(&self) -> Option<DatasetView<'_>> {
         let (n, d) = (self.n_samples, self.n_features);
         Some(match &self.storage {
-            Storage::Mapped { map, offset } => {
+            Storage::Mapped {
+                map,
+                offset,
+                fortran,
+            } => {
                 let bytes = &map[*offset..];
-                match self.dtype {
-                    Dtype::F64 => DatasetView::F64(
+                match (self.dtype, fortran) {
+                    (Dtype::F64, false) => DatasetView::F64(
                         DataView::new(bytemuck::try_cast_slice(bytes).ok()?, n, d).ok()?,
                     ),
-                    Dtype::F32 => DatasetView::F32(
+                    (Dtype::F32, false) => DatasetView::F32(
                         DataView::new(bytemuck::try_cast_slice(bytes).ok()?, n, d).ok()?,
+                    ),
+                    (Dtype::F64, true) => DatasetView::ColumnsF64(
+                        Columns::from_fortran(bytemuck::try_cast_slice(bytes).ok()?, n, d).ok()?,
+                    ),
+                    (Dtype::F32, true) => DatasetView::ColumnsF32(
+                        Columns::from_fortran(bytemuck::try_cast_slice(bytes).ok()?, n, d).ok()?,
                     ),
                 }
             }

@@ -1,12 +1,19 @@
-//! Borrowed, row-major views of the data the engine reads.
+//! Borrowed views of the data the engine reads.
 //!
 //! A [`DataView`] is a `&[T]` of `n_samples * n_features` values laid out row
 //! after row, with `T` either `f64` or `f32`. It borrows: a NumPy array, a
 //! memory-mapped `.npy` file or a `Vec` can be fitted without a copy. `f32`
 //! data is widened to `f64` one chunk at a time inside the kernels; all
-//! statistics are accumulated in `f64`.
+//! statistics are accumulated in `f64`. [`Columns`] holds one slice per
+//! column (a Fortran-order array, Arrow columns), read in place as well.
 
 use crate::error::{Error, ErrorKind, Result};
+
+mod columns;
+mod shards;
+
+pub use columns::{ColumnView, Columns};
+pub use shards::{Part, Shards};
 
 mod sealed {
     pub trait Sealed {}
@@ -114,7 +121,62 @@ impl<'a, T: Scalar> DataView<'a, T> {
     }
 }
 
-/// Row-major data the engine can read: one contiguous [`DataView`], or
+/// A piece of data handed to [`Rows::for_each_piece`]: rows stored row after
+/// row, or column after column.
+#[derive(Debug, Clone, Copy)]
+pub enum Piece<'a, T: Scalar> {
+    /// Row-major rows.
+    Rows(DataView<'a, T>),
+    /// Column-major rows.
+    Columns(ColumnView<'a, T>),
+}
+
+impl<T: Scalar> Piece<'_, T> {
+    /// Number of rows.
+    pub fn n_samples(&self) -> usize {
+        match self {
+            Piece::Rows(v) => v.n_samples(),
+            Piece::Columns(v) => v.n_samples(),
+        }
+    }
+
+    /// Copies row `i` of the piece, widened to `f64`, into `out`.
+    #[inline]
+    pub fn copy_row(&self, i: usize, out: &mut [f64]) {
+        match self {
+            Piece::Rows(v) => {
+                for (o, x) in out.iter_mut().zip(v.row(i)) {
+                    *o = x.to_f64();
+                }
+            }
+            Piece::Columns(v) => {
+                for (a, o) in out.iter_mut().enumerate() {
+                    *o = v.column(a)[i].to_f64();
+                }
+            }
+        }
+    }
+
+    /// The first non-finite value's `(row, column)` in the piece, in row-major
+    /// order.
+    pub fn first_non_finite(&self) -> Option<(usize, usize)> {
+        match self {
+            Piece::Rows(v) => {
+                let d = v.n_features();
+                let p = v.as_slice().iter().position(|x| !x.to_f64().is_finite())?;
+                Some((p / d, p % d))
+            }
+            Piece::Columns(v) => (0..v.n_features())
+                .filter_map(|a| {
+                    let i = v.column(a).iter().position(|x| !x.to_f64().is_finite())?;
+                    Some((i, a))
+                })
+                .min(),
+        }
+    }
+}
+
+/// Data the engine can read: one contiguous [`DataView`], or
 /// [`Shards`] (several views read as their concatenation), or a reference to
 /// either. Every routine of the crate takes `impl Rows`.
 ///
@@ -134,11 +196,25 @@ pub trait Rows: Sync {
     /// Number of columns.
     fn n_features(&self) -> usize;
 
-    /// Row `i` (panics if out of range).
-    fn row(&self, i: usize) -> &[Self::Elem];
+    /// Calls `f` on pieces (row-major or column-major views) that together
+    /// are rows `lo..hi`, in order.
+    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(Piece<'_, Self::Elem>));
 
-    /// Calls `f` on contiguous views that together are rows `lo..hi`, in order.
-    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, Self::Elem>));
+    /// Copies row `i`, widened to `f64`, into `out` (`n_features` values;
+    /// panics if `i` is out of range).
+    ///
+    /// ```
+    /// use gmm_core::{Columns, Rows};
+    /// let (a, b) = ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]);
+    /// let columns = Columns::new(vec![&a[..], &b[..]]).unwrap();
+    /// let mut row = [0.0; 2];
+    /// columns.copy_row(1, &mut row);
+    /// assert_eq!(row, [2.0, 5.0]);
+    /// ```
+    fn copy_row(&self, i: usize, out: &mut [f64]) {
+        assert!(i < self.n_samples(), "row {i} out of range");
+        self.for_each_piece(i, i + 1, &mut |p| p.copy_row(0, out));
+    }
 
     /// Rows `lo..hi` as one view, if they are stored contiguously. The
     /// kernels read a chunk through it when they can (a direct read is
@@ -160,6 +236,14 @@ pub trait Rows: Sync {
         None
     }
 
+    /// Rows `lo..hi` as one column-major view, if they are stored so (one
+    /// slice per column): the kernels' direct read of such data, as
+    /// [`Rows::contiguous`] is for row-major data. The default is `None`.
+    fn column_view(&self, lo: usize, hi: usize) -> Option<ColumnView<'_, Self::Elem>> {
+        let _ = (lo, hi);
+        None
+    }
+
     /// The first non-finite value's `(row, column)`, scanning fixed blocks in
     /// parallel (the lowest index is found whatever the threads); of the rows
     /// held here, for a [`crate::distributed::Spread`].
@@ -174,12 +258,11 @@ pub trait Rows: Sync {
             let mut row0 = start;
             self.for_each_piece(start, end, &mut |v| {
                 if found.is_none() {
-                    if let Some(p) = v.as_slice().iter().position(|x| !x.to_f64().is_finite()) {
-                        found = Some((row0 + p / d, p % d));
-                    }
+                    found = v.first_non_finite().map(|(i, a)| (row0 + i, a));
                 }
                 row0 += v.n_samples();
             });
+            let _ = d;
             found
         })
     }
@@ -201,12 +284,14 @@ impl<T: Scalar> Rows for DataView<'_, T> {
     fn n_features(&self) -> usize {
         self.n_features
     }
-    #[inline]
-    fn row(&self, i: usize) -> &[T] {
-        DataView::row(self, i)
+    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(Piece<'_, T>)) {
+        f(Piece::Rows(self.rows(lo, hi)))
     }
-    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, T>)) {
-        f(self.rows(lo, hi))
+    #[inline]
+    fn copy_row(&self, i: usize, out: &mut [f64]) {
+        for (o, v) in out.iter_mut().zip(self.row(i)) {
+            *o = v.to_f64();
+        }
     }
     #[inline]
     fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, T>> {
@@ -222,131 +307,25 @@ impl<R: Rows> Rows for &R {
     fn n_features(&self) -> usize {
         (**self).n_features()
     }
-    #[inline]
-    fn row(&self, i: usize) -> &[R::Elem] {
-        (**self).row(i)
-    }
-    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, R::Elem>)) {
+    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(Piece<'_, R::Elem>)) {
         (**self).for_each_piece(lo, hi, f)
+    }
+    fn copy_row(&self, i: usize, out: &mut [f64]) {
+        (**self).copy_row(i, out)
     }
     #[inline]
     fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, R::Elem>> {
         (**self).contiguous(lo, hi)
+    }
+    #[inline]
+    fn column_view(&self, lo: usize, hi: usize) -> Option<ColumnView<'_, R::Elem>> {
+        (**self).column_view(lo, hi)
     }
     fn first_non_finite(&self) -> Option<(usize, usize)> {
         (**self).first_non_finite()
     }
     fn scope(&self) -> crate::distributed::Scope<'_> {
         (**self).scope()
-    }
-}
-
-/// Several row-major views with the same number of columns, read as their
-/// concatenation (e.g. a directory of memory-mapped `.npy` shards). A fit on
-/// shards is bit-identical to the fit on the concatenated rows: blocks and
-/// chunks are cut by global row index, not by shard.
-///
-/// ```
-/// use gmm_core::{DataView, Shards, Rows};
-/// let (a, b) = ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0]);
-/// let shards = Shards::new(vec![DataView::new(&a, 2, 2).unwrap(), DataView::new(&b, 1, 2).unwrap()]).unwrap();
-/// assert_eq!(shards.n_samples(), 3);
-/// assert_eq!(shards.row(2), &[5.0, 6.0]);
-/// ```
-#[derive(Debug, Clone)]
-pub struct Shards<'a, T: Scalar> {
-    parts: Vec<DataView<'a, T>>,
-    /// `starts[i]` is the global index of the first row of part `i`; one extra
-    /// entry holds the total.
-    starts: Vec<usize>,
-    n_features: usize,
-}
-
-impl<'a, T: Scalar> Shards<'a, T> {
-    /// Concatenates `parts` (at least one; all with the same number of columns).
-    pub fn new(parts: Vec<DataView<'a, T>>) -> Result<Self> {
-        let Some(first) = parts.first() else {
-            return Err(ErrorKind::EmptyData.into());
-        };
-        let n_features = first.n_features();
-        let mut starts = Vec::with_capacity(parts.len() + 1);
-        let mut total = 0usize;
-        for (i, p) in parts.iter().enumerate() {
-            if p.n_features() != n_features {
-                return Err(Error::dimension(
-                    format!("columns of shard {i} vs. shard 0"),
-                    n_features,
-                    p.n_features(),
-                ));
-            }
-            starts.push(total);
-            total += p.n_samples();
-        }
-        starts.push(total);
-        Ok(Self {
-            parts,
-            starts,
-            n_features,
-        })
-    }
-
-    /// The shards.
-    pub fn parts(&self) -> &[DataView<'a, T>] {
-        &self.parts
-    }
-
-    fn part_of(&self, i: usize) -> usize {
-        // The last part whose start is <= i (empty parts are skipped over).
-        self.starts[..self.parts.len()].partition_point(|&s| s <= i) - 1
-    }
-}
-
-impl<T: Scalar> Rows for Shards<'_, T> {
-    type Elem = T;
-    fn n_samples(&self) -> usize {
-        self.starts[self.parts.len()]
-    }
-    fn n_features(&self) -> usize {
-        self.n_features
-    }
-    #[inline]
-    fn row(&self, i: usize) -> &[T] {
-        assert!(i < self.n_samples(), "row {i} out of range");
-        let p = self.part_of(i);
-        self.parts[p].row(i - self.starts[p])
-    }
-    fn for_each_piece(&self, lo: usize, hi: usize, f: &mut dyn FnMut(DataView<'_, T>)) {
-        assert!(
-            lo <= hi && hi <= self.n_samples(),
-            "row range out of bounds"
-        );
-        if lo == hi {
-            return;
-        }
-        let mut p = self.part_of(lo);
-        let mut at = lo;
-        while at < hi {
-            let (start, end) = (self.starts[p], self.starts[p + 1]);
-            let stop = hi.min(end);
-            if stop > at {
-                f(self.parts[p].rows(at - start, stop - start));
-            }
-            at = stop;
-            p += 1;
-        }
-    }
-    #[inline]
-    fn contiguous(&self, lo: usize, hi: usize) -> Option<DataView<'_, T>> {
-        assert!(
-            lo <= hi && hi <= self.n_samples(),
-            "row range out of bounds"
-        );
-        if lo == hi {
-            return Some(self.parts[0].rows(0, 0));
-        }
-        let p = self.part_of(lo);
-        let start = self.starts[p];
-        (hi <= self.starts[p + 1]).then(|| self.parts[p].rows(lo - start, hi - start))
     }
 }
 
