@@ -159,7 +159,13 @@ fn transpose_strip<T: Scalar, const DD: usize>(dst: &mut [f64], src: &[T], shift
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{DataView, Shards};
+    use crate::data::{Columns, DataView, Part, Shards};
+
+    fn fortran_of(x: &[f64], n: usize, d: usize) -> Vec<f64> {
+        (0..d)
+            .flat_map(|a| (0..n).map(move |i| x[i * d + a]))
+            .collect()
+    }
 
     #[test]
     fn chunks_load_the_same_through_either_path_at_every_width() {
@@ -175,10 +181,24 @@ mod tests {
             let shards =
                 Shards::new(cuts.windows(2).map(|w| data.rows(w[0], w[1])).collect()).unwrap();
             let data32 = DataView::new(&x32, n, d).unwrap();
+            // The same values column-major, whole and as mixed shards.
+            let fortran = fortran_of(&x, n, d);
+            let columns = Columns::from_fortran(&fortran, n, d).unwrap();
+            let tail = fortran_of(&x[11 * d..], n - 11, d);
+            let mixed = Shards::from_parts(vec![
+                Part::Rows(data.rows(0, 11)),
+                Part::Columns(Columns::from_fortran(&tail, n - 11, d).unwrap()),
+            ])
+            .unwrap();
             for (lo, hi) in [(0, 256), (3, 259), (256, 300), (5, 6)] {
                 let mut direct = Chunk::new(d);
                 let mut pieces = Chunk::new(d);
                 let mut narrow = Chunk::new(d);
+                let mut by_column = Chunk::new(d);
+                let mut by_mixed = Chunk::new(d);
+                assert!(columns.column_view(lo, hi).is_some());
+                by_column.load(&columns, lo, hi, &shift);
+                by_mixed.load(&mixed, lo, hi, &shift);
                 assert!(data.contiguous(lo, hi).is_some());
                 let crosses = cuts.iter().any(|&c| lo < c && c < hi);
                 assert_eq!(shards.contiguous(lo, hi).is_none(), crosses);
@@ -201,6 +221,8 @@ mod tests {
                         };
                         assert_eq!(direct.xt[at], want, "d {d}, rows {lo}..{hi}, i {i}, a {a}");
                         assert_eq!(pieces.xt[at], want, "pieces: d {d}, i {i}, a {a}");
+                        assert_eq!(by_column.xt[at], want, "columns: d {d}, i {i}, a {a}");
+                        assert_eq!(by_mixed.xt[at], want, "mixed: d {d}, i {i}, a {a}");
                         assert_eq!(narrow.xt[at], f32_want, "f32: d {d}, i {i}, a {a}");
                     }
                 }
