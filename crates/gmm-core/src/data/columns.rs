@@ -1,6 +1,6 @@
 //! Column-major data: one slice per column, read in place.
 
-use super::{Piece, Rows, Scalar};
+use super::{DataView, Piece, Rows, Scalar};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A borrowed column-major block of rows: `n_samples` rows of each of the
@@ -86,17 +86,8 @@ impl<'a, T: Scalar> Columns<'a, T> {
     /// rows and `n_features` columns: column `a` is
     /// `values[a * n_samples..(a + 1) * n_samples]`.
     pub fn from_fortran(values: &'a [T], n_samples: usize, n_features: usize) -> Result<Self> {
-        if n_features == 0 {
-            return Err(ErrorKind::NoFeatures.into());
-        }
-        if n_samples.checked_mul(n_features) != Some(values.len()) {
-            return Err(ErrorKind::ShapeMismatch {
-                len: values.len(),
-                n_samples,
-                n_features,
-            }
-            .into());
-        }
+        // The same shape checks as a row-major view of the values.
+        DataView::new(values, n_samples, n_features)?;
         let columns = if n_samples == 0 {
             vec![values; n_features]
         } else {
@@ -146,7 +137,6 @@ impl<T: Scalar> Rows for Columns<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::DataView;
 
     #[test]
     fn columns_read_the_values_of_the_rows() {
