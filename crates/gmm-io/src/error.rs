@@ -26,6 +26,15 @@ pub enum ErrorKind {
     InvalidModel(String),
     /// A CSV file that cannot be converted (non-numeric cell, ragged row...).
     InvalidCsv(String),
+    /// The file is not a valid Arrow IPC file (wrong magic, truncated,
+    /// malformed footer or record batch).
+    InvalidArrow(String),
+    /// The file is not a valid Parquet file (wrong magic, truncated,
+    /// metadata that disagrees with the data).
+    InvalidParquet(String),
+    /// The columns of an Arrow or Parquet file cannot be read as data: an
+    /// unknown or non-numeric column in `--columns`, a null value, no rows.
+    InvalidColumns(String),
     /// The contents were read but rejected by the numerical checks.
     Core(gmm_core::Error),
 }
@@ -77,6 +86,18 @@ impl Error {
         Self::new(ErrorKind::InvalidCsv(msg.into()), path)
     }
 
+    pub(crate) fn arrow(msg: impl Into<String>, path: &Path) -> Self {
+        Self::new(ErrorKind::InvalidArrow(msg.into()), path)
+    }
+
+    pub(crate) fn parquet(msg: impl Into<String>, path: &Path) -> Self {
+        Self::new(ErrorKind::InvalidParquet(msg.into()), path)
+    }
+
+    pub(crate) fn columns(msg: impl Into<String>, path: &Path) -> Self {
+        Self::new(ErrorKind::InvalidColumns(msg.into()), path)
+    }
+
     pub(crate) fn model(msg: impl Into<String>, path: &Path) -> Self {
         Self::new(ErrorKind::InvalidModel(msg.into()), path)
     }
@@ -101,6 +122,9 @@ impl fmt::Display for Error {
             ErrorKind::UnsupportedNpy(m) => write!(f, "{m}"),
             ErrorKind::InvalidModel(m) => write!(f, "invalid model file: {m}"),
             ErrorKind::InvalidCsv(m) => write!(f, "cannot convert the CSV file: {m}"),
+            ErrorKind::InvalidArrow(m) => write!(f, "not a valid Arrow IPC file: {m}"),
+            ErrorKind::InvalidParquet(m) => write!(f, "not a valid Parquet file: {m}"),
+            ErrorKind::InvalidColumns(m) => write!(f, "{m}"),
             ErrorKind::Core(e) => write!(f, "{e}"),
         }
     }

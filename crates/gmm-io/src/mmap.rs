@@ -73,6 +73,12 @@ impl std::ops::Deref for Mapping {
     }
 }
 
+impl AsRef<[u8]> for Mapping {
+    fn as_ref(&self) -> &[u8] {
+        &self.map
+    }
+}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         if let Some(s) = self.slot {

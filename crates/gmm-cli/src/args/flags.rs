@@ -36,6 +36,22 @@ impl EmFlags {
     }
 }
 
+/// `--columns`, for every verb that reads DATA.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ColumnsFlag {
+    /// Columns of an Arrow or Parquet DATA file to read, by name, in this
+    /// order (default: every numeric column, in file order).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+}
+
+impl ColumnsFlag {
+    /// Opens `data` (a file or a directory of shards) with these columns.
+    pub fn open(&self, data: &std::path::Path) -> gmm_io::Result<gmm_io::DataSource> {
+        gmm_io::DataSource::open_columns(data, self.columns.as_deref())
+    }
+}
+
 /// `--threads`, for every verb that passes over data.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct ThreadsFlag {

@@ -7,7 +7,7 @@ mod flags;
 mod settings;
 mod verbs;
 
-pub use flags::{EmFlags, ThreadsFlag};
+pub use flags::{ColumnsFlag, EmFlags, ThreadsFlag};
 pub use settings::{parse_components, parse_covariances, parse_init};
 pub use verbs::*;
 

@@ -4,14 +4,18 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{EmFlags, ThreadsFlag};
+use super::{ColumnsFlag, EmFlags, ThreadsFlag};
 
 /// Arguments of `gmm fit`.
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// The data: a .npy file (rows x features; float64/float32 read in place,
-    /// other layouts converted) or a directory of .npy shards.
+    /// The data: a .npy, .parquet or .arrow/.feather file (rows x features;
+    /// float64/float32 read in place where the format allows, other types
+    /// converted) or a directory of shards of one of these formats.
     pub data: PathBuf,
+    /// Columns to read.
+    #[command(flatten)]
+    pub columns: ColumnsFlag,
     /// Number of mixture components K.
     #[arg(long, short = 'k')]
     pub components: usize,
@@ -72,17 +76,25 @@ pub struct GenerateArgs {
 /// Arguments of `gmm info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// The .npy file or directory of shards.
+    /// The .npy, .parquet or .arrow/.feather file, or a directory of shards.
     pub data: PathBuf,
+    /// Columns to read.
+    #[command(flatten)]
+    pub columns: ColumnsFlag,
 }
 
 /// Arguments of `gmm convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Input CSV file.
+    /// Input: a CSV file (.csv, .tsv, .txt), or a .npy, .parquet or
+    /// .arrow/.feather file or a directory of shards.
     pub input: PathBuf,
-    /// Output .npy file (float64).
+    /// Output, by extension: .npy, .parquet, .arrow/.feather, or .csv/.tsv
+    /// (CSV is read as float64; other inputs keep float32 as float32).
     pub output: PathBuf,
+    /// Columns to read from an Arrow or Parquet input.
+    #[command(flatten)]
+    pub columns: ColumnsFlag,
     /// The first line is data, not a header (default: detected; a header is a
     /// first line with a non-numeric cell).
     #[arg(long, conflicts_with = "header")]
@@ -98,8 +110,13 @@ pub struct ConvertArgs {
 /// Arguments of `gmm select`.
 #[derive(Debug, Args)]
 pub struct SelectArgs {
-    /// The data: a .npy file or a directory of .npy shards.
+    /// The data: a .npy, .parquet or .arrow/.feather file (rows x features;
+    /// float64/float32 read in place where the format allows, other types
+    /// converted) or a directory of shards of one of these formats.
     pub data: PathBuf,
+    /// Columns to read.
+    #[command(flatten)]
+    pub columns: ColumnsFlag,
     /// Component counts: a range `1..10` (inclusive), a list `2,4,8`, or one number.
     #[arg(long, short = 'k', default_value = "1..10")]
     pub components: String,
@@ -137,12 +154,18 @@ pub struct SelectArgs {
 pub struct PredictArgs {
     /// The model JSON.
     pub model: PathBuf,
-    /// The data: a .npy file or a directory of .npy shards.
+    /// The data: a .npy, .parquet or .arrow/.feather file (rows x features;
+    /// float64/float32 read in place where the format allows, other types
+    /// converted) or a directory of shards of one of these formats.
     pub data: PathBuf,
-    /// Write the responsibilities (N x K float64) instead of labels.
+    /// Columns to read.
+    #[command(flatten)]
+    pub columns: ColumnsFlag,
+    /// Write the responsibilities (N x K float64; columns p0..pK-1 in
+    /// Parquet/Arrow) instead of labels (int64; column `label`).
     #[arg(long)]
     pub proba: bool,
-    /// Output .npy file.
+    /// Output file: .npy, or .parquet / .arrow / .feather by extension.
     #[arg(long)]
     pub out: PathBuf,
     /// Worker threads.
@@ -155,8 +178,13 @@ pub struct PredictArgs {
 pub struct ScoreArgs {
     /// The model JSON.
     pub model: PathBuf,
-    /// The data: a .npy file or a directory of .npy shards.
+    /// The data: a .npy, .parquet or .arrow/.feather file (rows x features;
+    /// float64/float32 read in place where the format allows, other types
+    /// converted) or a directory of shards of one of these formats.
     pub data: PathBuf,
+    /// Columns to read.
+    #[command(flatten)]
+    pub columns: ColumnsFlag,
     /// Print {"mean_log_likelihood", "bic", "aic", "n_samples"} as JSON.
     #[arg(long)]
     pub json: bool,
@@ -189,8 +217,13 @@ pub struct SampleArgs {
 pub struct PlotArgs {
     /// The model JSON.
     pub model: PathBuf,
-    /// The data: a .npy file or a directory of .npy shards.
+    /// The data: a .npy, .parquet or .arrow/.feather file (rows x features;
+    /// float64/float32 read in place where the format allows, other types
+    /// converted) or a directory of shards of one of these formats.
     pub data: PathBuf,
+    /// Columns to read.
+    #[command(flatten)]
+    pub columns: ColumnsFlag,
     /// The picture: .png or .svg.
     #[arg(long)]
     pub out: PathBuf,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use gmm_core::Preset;
-use gmm_io::{DataSource, Dataset};
+use gmm_io::{ColumnarFile, DataFile, Format};
 
 use crate::args::{ConvertArgs, GenerateArgs, InfoArgs};
 use crate::outputs;
@@ -34,7 +34,7 @@ pub(crate) fn generate(a: GenerateArgs) -> Result<()> {
 
 pub(crate) fn info(a: InfoArgs) -> Result<()> {
     if a.data.is_dir() {
-        let src = DataSource::open(&a.data)?;
+        let src = a.columns.open(&a.data)?;
         let mut out = std::io::stdout().lock();
         let n = src.shards().count();
         writeln!(
@@ -49,8 +49,11 @@ pub(crate) fn info(a: InfoArgs) -> Result<()> {
             src.n_features()
         )?;
         writeln!(out, "dtype       {}", src.dtype().name())?;
+        if let Some(names) = src.column_names() {
+            writeln!(out, "columns     {}", names.join(", "))?;
+        }
         for (p, ds) in src.shards() {
-            let how = match &ds.info().conversion {
+            let how = match ds.conversion() {
                 None => "memory-mapped".to_string(),
                 Some(why) => format!("copied ({why})"),
             };
@@ -64,7 +67,10 @@ pub(crate) fn info(a: InfoArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let ds = Dataset::open(&a.data)?;
+    let ds = match DataFile::open(&a.data, a.columns.columns.as_deref())? {
+        DataFile::Npy(ds) => ds,
+        DataFile::Columnar(c) => return columnar_info(&a, &c),
+    };
     let i = ds.info();
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -109,6 +115,64 @@ pub(crate) fn info(a: InfoArgs) -> Result<()> {
     Ok(())
 }
 
+fn columnar_info(a: &InfoArgs, c: &ColumnarFile) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "file        {} ({} bytes)",
+        a.data.display(),
+        c.file_bytes()
+    )?;
+    let groups = match (c.format(), c.row_groups()) {
+        (Format::Arrow, 1) => "record batch",
+        (Format::Arrow, _) => "record batches",
+        (Format::Parquet, 1) => "row group",
+        (Format::Parquet, _) => "row groups",
+    };
+    writeln!(
+        out,
+        "format      {} ({} {groups})",
+        c.format().name(),
+        c.row_groups()
+    )?;
+    let fields: Vec<String> = c
+        .fields()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} ({}{})",
+                f.name,
+                f.data_type,
+                if f.selected { "" } else { ", not read" }
+            )
+        })
+        .collect();
+    writeln!(out, "columns     {}", fields.join(", "))?;
+    if c.column_names().len() < c.fields().len() {
+        writeln!(out, "read        {}", c.column_names().join(", "))?;
+    }
+    writeln!(
+        out,
+        "shape       {} rows x {} columns",
+        c.n_samples(),
+        c.n_features()
+    )?;
+    writeln!(out, "dtype       read as {}", c.dtype().name())?;
+    match c.conversion() {
+        None => writeln!(out, "storage     memory-mapped, read in place (no copy)")?,
+        Some(why) => writeln!(out, "storage     {why}")?,
+    }
+    let bytes = c.n_samples() as f64
+        * c.n_features() as f64
+        * if c.dtype() == gmm_io::Dtype::F64 {
+            8.0
+        } else {
+            4.0
+        };
+    writeln!(out, "data size   {:.1} MB", bytes / 1e6)?;
+    Ok(())
+}
+
 pub(crate) fn convert(a: ConvertArgs) -> Result<()> {
     signals::install(OnSignal::Exit);
     gmm_io::check_outputs(&[a.output.as_path()], &[a.input.as_path()])?;
@@ -124,11 +188,22 @@ pub(crate) fn convert(a: ConvertArgs) -> Result<()> {
     } else {
         None
     };
-    let s = gmm_io::csv_to_npy(
-        &a.input,
-        &a.output,
-        gmm_io::CsvOptions { header, delimiter },
-    )?;
+    let options = gmm_io::CsvOptions { header, delimiter };
+    if !gmm_io::is_csv(&a.input) {
+        let src = a.columns.open(&a.input)?;
+        let rows = gmm_io::convert_source(&src, gmm_io::Output::prepare(&a.output)?)?;
+        src.check_unchanged()?;
+        eprintln!(
+            "wrote {rows} rows x {} columns to {}",
+            src.n_features(),
+            a.output.display()
+        );
+        return Ok(());
+    }
+    if a.columns.columns.is_some() {
+        bail!("--columns selects columns of Arrow and Parquet inputs, not of CSV files");
+    }
+    let s = gmm_io::csv_convert(&a.input, &a.output, options)?;
     eprintln!(
         "wrote {} rows x {} columns{} to {}",
         s.n_samples,

@@ -146,7 +146,7 @@ fn setup(a: &FitArgs, root: bool, spread: bool) -> Result<Setup> {
             .covariance_type(covariance)
             .reseed_collapsed(a.reseed_collapsed);
     params.check()?;
-    let source = DataSource::open(&a.data)?;
+    let source = a.columns.open(&a.data)?;
     let weights = match &a.sample_weight {
         Some(path) => Some(load_weights(path)?),
         None => None,

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Result, bail};
-use gmm_io::{DataSource, SourceRows};
+use gmm_io::SourceRows;
 
 use super::load_model_arg;
 use crate::args::{PredictArgs, SampleArgs, ScoreArgs};
@@ -17,19 +17,21 @@ pub(crate) fn predict(a: PredictArgs) -> Result<()> {
         .flatten()
         .expect("the output");
     let model = load_model_arg(&a.model)?;
-    let source = DataSource::open(&a.data)?;
+    let source = a.columns.open(&a.data)?;
     let n = source.n_samples();
     let k = model.n_components();
     // Block by block: memory for a few blocks of outputs, whatever N.
     a.threads.install(|| {
         if a.proba {
-            gmm_io::write_npy_streamed::<f64>(out, &[n, k], |put| match source.rows() {
+            let names: Vec<String> = (0..k).map(|j| format!("p{j}")).collect();
+            gmm_io::write_streamed::<f64>(out, &[n, k], &names, |put| match source.rows() {
                 SourceRows::F64(v) => model.predict_proba_streamed(&v, put),
                 SourceRows::F32(v) => model.predict_proba_streamed(&v, put),
             })?;
         } else {
             let mut labels: Vec<i64> = Vec::new();
-            gmm_io::write_npy_streamed::<i64>(out, &[n], |put| {
+            let names = ["label".to_string()];
+            gmm_io::write_streamed::<i64>(out, &[n], &names, |put| {
                 let mut put_labels = |l: &[usize]| -> std::io::Result<()> {
                     labels.clear();
                     labels.extend(l.iter().map(|&c| c as i64));
@@ -48,7 +50,7 @@ pub(crate) fn predict(a: PredictArgs) -> Result<()> {
 
 pub(crate) fn score(a: ScoreArgs) -> Result<()> {
     let model = load_model_arg(&a.model)?;
-    let source = DataSource::open(&a.data)?;
+    let source = a.columns.open(&a.data)?;
     let n = source.n_samples();
     let mean = a.threads.install(|| {
         Ok(match source.rows() {

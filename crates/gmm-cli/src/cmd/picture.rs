@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use gmm_core::{GaussianMixtureParams, Preset};
-use gmm_io::{DataSource, SourceRows};
+use gmm_io::SourceRows;
 
 use super::fit::summary;
 use super::load_model_arg;
@@ -19,7 +19,7 @@ pub(crate) fn plot(a: PlotArgs) -> Result<()> {
         .flatten()
         .expect("the output");
     let model = load_model_arg(&a.model)?;
-    let source = DataSource::open(&a.data)?;
+    let source = a.columns.open(&a.data)?;
     let scene = match source.rows() {
         SourceRows::F64(v) => Scene::new(&model, &v, a.max_points)?,
         SourceRows::F32(v) => Scene::new(&model, &v, a.max_points)?,

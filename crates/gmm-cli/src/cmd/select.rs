@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use gmm_core::{Criterion, Init, ModelSelection, Selection};
-use gmm_io::{DataSource, SourceRows};
+use gmm_io::SourceRows;
 
 use crate::args::{SelectArgs, parse_components, parse_covariances, parse_init};
 use crate::outputs;
@@ -40,7 +40,7 @@ pub(crate) fn select(a: SelectArgs) -> Result<()> {
         .covariance_types(types)
         .criterion(criterion)
         .params(a.em.params(1, init));
-    let source = DataSource::open(&a.data)?;
+    let source = a.columns.open(&a.data)?;
     let run = || -> Result<Selection> {
         Ok(match source.rows() {
             SourceRows::F64(v) => selection.fit(&v)?,
