@@ -27,6 +27,16 @@ impl DataFile {
         if Format::from_path(path).is_some() {
             return Ok(DataFile::Columnar(ColumnarFile::open(path, columns)?));
         }
+        if crate::convert::is_csv(path) {
+            return Err(Error::unsupported(
+                format!(
+                    "CSV is not read as data directly: convert it once with \
+                     `gmm convert {} data.npy` (or .parquet)",
+                    path.display()
+                ),
+                path,
+            ));
+        }
         if columns.is_some() {
             return Err(Error::columns(
                 "--columns selects columns of Arrow and Parquet files by name, and .npy columns \

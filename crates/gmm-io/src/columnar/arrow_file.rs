@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow_buffer::Buffer;
 use arrow_ipc::reader::{FileDecoder, read_footer_length};
 
-use super::{Batch, ColumnarFile, Format, select, stamp_of, typed_column};
+use super::{Batch, ColumnarFile, Format, guarded, select, stamp_of, typed_column};
 use crate::error::{Error, Result};
 use crate::mmap::map_readonly;
 
@@ -25,12 +25,13 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
     }
     let map = map_readonly(&file, path).map_err(|e| Error::io(e, path))?;
     let len = map.len();
+    if map.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
+        drop(map);
+        return open_stream(file, path, columns, stamp);
+    }
     if !map.starts_with(MAGIC) {
         let hint = if map.starts_with(b"FEA1") {
             "this is a Feather v1 file: re-save it as Feather v2 (pyarrow.feather.write_feather)"
-        } else if map.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
-            "this is an Arrow IPC stream, not a file: write it with the IPC file writer \
-             (pyarrow.ipc.new_file)"
         } else if map.starts_with(b"PAR1") {
             "this is a Parquet file: name it .parquet"
         } else {
@@ -84,8 +85,8 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
     };
     for block in footer.dictionaries().iter().flatten() {
         let data = block_data(block)?;
-        decoder
-            .read_dictionary(block, &data)
+        guarded(|| decoder.read_dictionary(block, &data))
+            .map_err(|e| bad(format!("a dictionary is malformed: {e}")))?
             .map_err(|e| bad(format!("a dictionary is malformed: {e}")))?;
     }
     let blocks = footer
@@ -94,10 +95,11 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
     let blocks = blocks.unwrap_or_default();
     let mut batches = Vec::with_capacity(blocks.len());
     let mut first = 0usize;
+    let mut copied = false;
     for (b, block) in blocks.iter().enumerate() {
         let data = block_data(block)?;
-        let Some(batch) = decoder
-            .read_record_batch(block, &data)
+        let Some(batch) = guarded(|| decoder.read_record_batch(block, &data))
+            .map_err(|e| bad(format!("record batch {b} is malformed: {e}")))?
             .map_err(|e| bad(format!("record batch {b} is malformed: {e}")))?
         else {
             continue;
@@ -115,13 +117,20 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
             .zip(&selection.indices)
             .map(|(a, &i)| typed_column(a, schema.field(i).name(), first, selection.dtype, path))
             .collect::<Result<Vec<_>>>()?;
+        // A column of the read type that is not a slice of the mapping was
+        // decompressed (or realigned) by the decoder.
+        copied |= batch.columns().iter().zip(&arrays).any(|(raw, typed)| {
+            raw.data_type() == typed.data_type()
+                && !range.contains(&(typed.to_data().buffers()[0].as_ptr() as usize))
+        });
         first += batch.num_rows();
         batches.push(Batch::from_arrays(arrays, selection.dtype));
     }
-    let conversion = match &selection.converted {
-        Some(why) => Some(why.clone()),
-        None if batches.iter().all(|b| b.within(range.clone())) => None,
-        None => Some("compressed or unaligned buffers decoded into memory".to_string()),
+    let conversion = match (&selection.converted, copied) {
+        (None, false) => None,
+        (None, true) => Some("compressed or unaligned buffers decoded into memory".to_string()),
+        (Some(why), false) => Some(why.clone()),
+        (Some(why), true) => Some(format!("compressed buffers decoded into memory, {why}")),
     };
     ColumnarFile::assemble(
         Format::Arrow,
@@ -131,6 +140,58 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
         batches,
         conversion,
         blocks.len(),
+        stamp,
+    )
+}
+
+/// An Arrow IPC *stream* (`.arrows`, or a file that starts with the stream's
+/// continuation marker): read batch by batch into memory.
+fn open_stream(
+    file: File,
+    path: &Path,
+    columns: Option<&[String]>,
+    stamp: (u64, Option<std::time::SystemTime>),
+) -> Result<ColumnarFile> {
+    let bad = |m: String| Error::arrow(m, path);
+    let again = File::open(path).map_err(|e| Error::io(e, path))?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let probe = arrow_ipc::reader::StreamReader::try_new(reader, None)
+        .map_err(|e| bad(format!("the stream's schema cannot be read: {e}")))?;
+    let schema = probe.schema();
+    let selection = select(&schema, columns, path)?;
+    drop(probe);
+    let reader = std::io::BufReader::with_capacity(1 << 20, again);
+    let stream = arrow_ipc::reader::StreamReader::try_new(reader, Some(selection.indices.clone()))
+        .map_err(|e| bad(format!("the stream's schema cannot be read: {e}")))?;
+    let mut batches = Vec::new();
+    let mut first = 0usize;
+    let mut stream = stream.enumerate();
+    while let Some((b, batch)) =
+        guarded(|| stream.next()).map_err(|e| bad(format!("a record batch is malformed: {e}")))?
+    {
+        let batch = batch.map_err(|e| bad(format!("record batch {b} is malformed: {e}")))?;
+        let arrays = batch
+            .columns()
+            .iter()
+            .zip(&selection.indices)
+            .map(|(a, &i)| typed_column(a, schema.field(i).name(), first, selection.dtype, path))
+            .collect::<Result<Vec<_>>>()?;
+        first += batch.num_rows();
+        batches.push(Batch::from_arrays(arrays, selection.dtype));
+    }
+    let conversion = Some(match &selection.converted {
+        Some(why) => format!("an Arrow stream, read into memory, {why}"),
+        None => "an Arrow stream, read into memory".to_string(),
+    });
+    let n_batches = batches.len();
+    ColumnarFile::assemble(
+        Format::Arrow,
+        path,
+        &schema,
+        &selection,
+        batches,
+        conversion,
+        n_batches,
         stamp,
     )
 }

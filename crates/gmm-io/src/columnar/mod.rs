@@ -34,7 +34,8 @@ pub use write::{ColumnarWriter, write_columnar, write_streamed};
 /// The columnar formats gmm reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// Arrow IPC file format (Feather v2): `.arrow`, `.feather`, `.ipc`.
+    /// Arrow IPC file format (Feather v2): `.arrow`, `.feather`, `.ipc`;
+    /// also the IPC stream format (`.arrows`), read into memory.
     Arrow,
     /// Apache Parquet: `.parquet`, `.parq`, `.pq`.
     Parquet,
@@ -45,7 +46,7 @@ impl Format {
     pub fn from_path(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
-            "arrow" | "feather" | "ipc" => Some(Format::Arrow),
+            "arrow" | "arrows" | "feather" | "ipc" => Some(Format::Arrow),
             "parquet" | "parq" | "pq" => Some(Format::Parquet),
             _ => None,
         }
@@ -300,15 +301,6 @@ impl Batch {
             Batch::F32(c) => c.first().map_or(0, |a| a.len()),
         }
     }
-
-    /// True if every value buffer lies within `range` (the file's mapping).
-    fn within(&self, range: std::ops::Range<usize>) -> bool {
-        let inside = |p: *const u8| range.contains(&(p as usize));
-        match self {
-            Batch::F64(c) => c.iter().all(|a| inside(a.values().as_ptr().cast())),
-            Batch::F32(c) => c.iter().all(|a| inside(a.values().as_ptr().cast())),
-        }
-    }
 }
 
 /// Column-major views of a [`ColumnarFile`], one per batch.
@@ -489,4 +481,37 @@ fn stamp_of(file: &std::fs::File, path: &Path) -> Result<(u64, Option<SystemTime
         ));
     }
     Ok((meta.len(), meta.modified().ok()))
+}
+
+thread_local! {
+    /// Set while this thread runs a decoder under [`guarded`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `decode` (arrow-rs code reading untrusted bytes) and turns a panic
+/// into an error message. The arrow-rs decoders validate what they read, but
+/// some malformed buffer offsets still reach an assertion; a file must get a
+/// one-line error, never a panic. The panic message is not printed for this
+/// thread (a panic hook that stays quiet only while the flag is set, and
+/// hands every other panic to the previous hook).
+fn guarded<R>(decode: impl FnOnce() -> R) -> std::result::Result<R, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
+    QUIET.with(|q| q.set(false));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the decoder failed".to_string())
+    })
 }

@@ -12,7 +12,7 @@ use arrow_buffer::{Buffer, ScalarBuffer};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{Batch, ColumnarFile, Format, select, stamp_of, typed_column};
+use super::{Batch, ColumnarFile, Format, guarded, select, stamp_of, typed_column};
 use crate::error::{Error, Result};
 use crate::mmap::map_readonly;
 use crate::npy::Dtype;
@@ -37,9 +37,10 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
             "it does not start with PAR1: give a Parquet file".into()
         }));
     }
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file.try_clone().map_err(|e| Error::io(e, path))?)
-            .map_err(|e| bad(format!("the metadata cannot be read: {e}")))?;
+    let handle = file.try_clone().map_err(|e| Error::io(e, path))?;
+    let builder = guarded(|| ParquetRecordBatchReaderBuilder::try_new(handle))
+        .map_err(|e| bad(format!("the metadata cannot be read: {e}")))?
+        .map_err(|e| bad(format!("the metadata cannot be read: {e}")))?;
     let schema = builder.schema().clone();
     let selection = select(&schema, columns, path)?;
     let row_groups = builder.metadata().num_row_groups();
@@ -80,13 +81,18 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
     let mut sorted = selection.indices.clone();
     sorted.sort_unstable();
     let mask = ProjectionMask::roots(builder.parquet_schema(), selection.indices.clone());
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| bad(format!("the file cannot be decoded: {e}")))?;
+    let mut reader = guarded(|| {
+        builder
+            .with_projection(mask)
+            .with_batch_size(BATCH_ROWS)
+            .build()
+    })
+    .map_err(|e| bad(format!("the file cannot be decoded: {e}")))?
+    .map_err(|e| bad(format!("the file cannot be decoded: {e}")))?;
     let mut row = 0usize;
-    for batch in reader {
+    while let Some(batch) =
+        guarded(|| reader.next()).map_err(|e| bad(format!("the data cannot be decoded: {e}")))?
+    {
         let batch = batch.map_err(|e| bad(format!("the data cannot be decoded: {e}")))?;
         let rows = batch.num_rows();
         if batch.num_columns() != d || row.checked_add(rows).is_none_or(|end| end > n) {
