@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod columnar;
 mod common;
 mod degenerate;
 mod engine;
