@@ -85,7 +85,8 @@ enum Batch {
 /// read in place where the file allows it (see [`ColumnarFile::conversion`]).
 ///
 /// ```
-/// /// use arrow_array::{Float64Array, RecordBatch};
+/// use std::sync::Arc;
+/// use arrow_array::{Float64Array, RecordBatch};
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("x.parquet");
 /// let batch = RecordBatch::try_from_iter([
