@@ -1,0 +1,217 @@
+//! The charts a picture is made of: the scatter with ellipses, the lower
+//! bound per iteration, the information criteria against K.
+
+use anyhow::{Result, anyhow};
+use gmm_core::Selection;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::colour;
+use super::scene::{Scene, ellipse};
+
+/// The span of `values`, padded by 5% on each side.
+pub(super) fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    let pad = ((hi - lo) * 0.05).max(1e-9);
+    (lo - pad)..(hi + pad)
+}
+
+/// An ellipse's points, its component's colour, and its number of sigmas.
+type Ellipse = (Vec<(f64, f64)>, RGBColor, f64);
+
+fn ellipses(scene: &Scene) -> Vec<Ellipse> {
+    scene
+        .components
+        .iter()
+        .flat_map(|(mu, q, c)| (1..=3).map(move |s| (ellipse(*mu, *q, s as f64), *c, s as f64)))
+        .collect()
+}
+
+/// The x and y spans of everything `scene` draws: points and ellipses.
+pub(super) fn scene_extent(scene: &Scene) -> [(f64, f64); 2] {
+    let ellipses = ellipses(scene);
+    let mut ext = [(f64::INFINITY, f64::NEG_INFINITY); 2];
+    let all = scene
+        .points
+        .iter()
+        .map(|p| (p[0], p[1]))
+        .chain(ellipses.iter().flat_map(|(pts, ..)| pts.iter().copied()));
+    for (x, y) in all {
+        ext[0] = (ext[0].0.min(x), ext[0].1.max(x));
+        ext[1] = (ext[1].0.min(y), ext[1].1.max(y));
+    }
+    ext
+}
+
+/// Draws `scene` over the spans `extent` (see [`scene_extent`]; an animation
+/// keeps one extent for all its frames).
+pub(super) fn draw_scene<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    scene: &Scene,
+    extent: [(f64, f64); 2],
+) -> Result<()> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    let ellipses = ellipses(scene);
+    let [xs, ys] = extent.map(|(lo, hi)| range([lo, hi].into_iter()));
+    let mut chart = ChartBuilder::on(area)
+        .caption(&scene.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(xs, ys)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc(scene.axes[0].as_str())
+        .y_desc(scene.axes[1].as_str())
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(e)?;
+    chart
+        .draw_series(
+            scene
+                .points
+                .iter()
+                .zip(&scene.colours)
+                .map(|(p, c)| Circle::new((p[0], p[1]), 2, c.mix(0.35).filled())),
+        )
+        .map_err(e)?;
+    for (pts, c, s) in ellipses {
+        // Darker than the points, fading from 1 to 3 sigma.
+        let dark = RGBColor(c.0 / 5 * 3, c.1 / 5 * 3, c.2 / 5 * 3);
+        chart
+            .draw_series(LineSeries::new(
+                pts,
+                dark.mix(1.25 - 0.25 * s)
+                    .stroke_width(if s == 1.0 { 3 } else { 2 }),
+            ))
+            .map_err(e)?;
+    }
+    chart
+        .draw_series(
+            scene
+                .components
+                .iter()
+                .map(|(mu, _, _)| Cross::new((mu[0], mu[1]), 7, BLACK.stroke_width(3))),
+        )
+        .map_err(e)?;
+    Ok(())
+}
+
+/// Draws the first `shown` lower bounds of `lbs` on axes that fit all of
+/// them (so that the frames of an animation share the axes).
+pub(super) fn draw_lower_bounds<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lbs: &[f64],
+    shown: usize,
+) -> Result<()> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    let points = |upto: usize| -> Vec<(f64, f64)> {
+        lbs.iter()
+            .take(upto)
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, v)| ((i + 1) as f64, *v))
+            .collect()
+    };
+    let finite = points(shown);
+    let xr = 0.5..(lbs.len().max(1) as f64 + 0.5);
+    let yr = range(points(lbs.len()).iter().map(|p| p.1));
+    // Enough decimals to tell the labels apart.
+    let digits = (2.0 - (yr.end - yr.start).log10()).clamp(1.0, 12.0) as usize;
+    let mut chart = ChartBuilder::on(area)
+        .caption("lower bound per iteration", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(40 + 9 * digits as u32)
+        .build_cartesian_2d(xr, yr)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("iteration")
+        .y_desc("mean log-likelihood")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.digits$}"))
+        .draw()
+        .map_err(e)?;
+    chart
+        .draw_series(LineSeries::new(finite.clone(), colour(0).stroke_width(2)))
+        .map_err(e)?;
+    chart
+        .draw_series(
+            finite
+                .iter()
+                .map(|p| Circle::new(*p, 3, colour(0).filled())),
+        )
+        .map_err(e)?;
+    Ok(())
+}
+
+pub(super) fn draw_criteria<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    sel: &Selection,
+) -> Result<()> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    let crit = sel.criterion;
+    let ks = sel.candidates.iter().map(|c| c.n_components as f64);
+    let xr = range(ks);
+    let yr = range(sel.candidates.iter().map(|c| c.criterion(crit)));
+    let name = crit.as_str().to_uppercase();
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!("{name} against K (lower is better)"),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(90)
+        .build_cartesian_2d(xr, yr)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("components K")
+        .y_desc(name.as_str())
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()
+        .map_err(e)?;
+    let mut types: Vec<gmm_core::CovarianceType> = Vec::new();
+    for c in &sel.candidates {
+        if !types.contains(&c.covariance_type) {
+            types.push(c.covariance_type);
+        }
+    }
+    for (i, t) in types.iter().enumerate() {
+        let pts: Vec<(f64, f64)> = sel
+            .candidates
+            .iter()
+            .filter(|c| c.covariance_type == *t)
+            .map(|c| (c.n_components as f64, c.criterion(crit)))
+            .collect();
+        let col = colour(i);
+        chart
+            .draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)))
+            .map_err(e)?
+            .label(t.as_str())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], col.stroke_width(2)));
+        chart
+            .draw_series(pts.iter().map(|p| Circle::new(*p, 4, col.filled())))
+            .map_err(e)?;
+    }
+    let best = sel.best();
+    chart
+        .draw_series(std::iter::once(Cross::new(
+            (best.n_components as f64, best.criterion(crit)),
+            9,
+            BLACK.stroke_width(3),
+        )))
+        .map_err(e)?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}
