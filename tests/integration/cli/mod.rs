@@ -1,5 +1,6 @@
 //! End-to-end tests of the `gmm` binary, one behaviour per test, grouped by verb.
 
+mod animate;
 mod data;
 mod fit;
 mod safety;

@@ -51,6 +51,11 @@ pub struct FitArgs {
     /// Draw the fit and the lower bound per iteration (.png or .svg).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Animate the fit as a GIF: one frame per iteration (at most 60, evenly
+    /// chosen), the data coloured by responsibilities with the ellipses,
+    /// beside the lower bound so far. The fit's numbers are unchanged.
+    #[arg(long, value_name = "FILE.gif")]
+    pub animate: Option<PathBuf>,
     /// Print nothing on standard error but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,

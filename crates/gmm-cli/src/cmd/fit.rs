@@ -5,13 +5,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use gmm_core::distributed::{Collective, Spread, share};
-use gmm_core::{CovarianceType, Fit, GaussianMixtureParams, Init, Rows};
+use gmm_core::{CovarianceType, Fit, FitObserver, GaussianMixtureParams, Init, Rows};
 use gmm_io::{DataSource, Dataset, Output, SourceRows};
 
 use super::Outcome;
 use crate::args::{FitArgs, parse_init};
 use crate::outputs;
-use crate::plot::{self, Picture, Scene};
+use crate::plot::{self, Picture, Recorder, Scene};
 use crate::progress::Progress;
 use crate::signals::{self, OnSignal};
 use crate::spread::agree;
@@ -33,22 +33,36 @@ pub(crate) fn fit_on(a: FitArgs, comm: Option<&dyn Collective>) -> Result<Outcom
         params,
         source,
         weights,
-        outputs: (model_out, report_out, plot_out),
+        outputs: (model_out, report_out, plot_out, animate_out),
     } = setup;
     let mut progress = Progress::new(
         root && !a.quiet && std::io::stderr().is_terminal(),
         a.em.max_iter,
         params.init_method().name(),
     );
+    // Process 0 keeps the models of the iterations when asked to animate.
+    let animate = root && a.animate.is_some();
+    let mut models = Vec::new();
     let run = || -> Result<Fit> {
-        Ok(match source.rows() {
-            SourceRows::F64(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress, comm)?,
-            SourceRows::F32(v) => fit_rows(&params, &v, weights.as_deref(), &mut progress, comm)?,
-        })
+        let fit_with = |observer: &mut dyn FitObserver| -> Result<Fit> {
+            let w = weights.as_deref();
+            Ok(match source.rows() {
+                SourceRows::F64(v) => fit_rows(&params, &v, w, observer, comm)?,
+                SourceRows::F32(v) => fit_rows(&params, &v, w, observer, comm)?,
+            })
+        };
+        if !animate {
+            return fit_with(&mut progress);
+        }
+        let mut recorder = Recorder::new(&mut progress);
+        let fit = fit_with(&mut recorder)?;
+        models = recorder.into_models();
+        Ok(fit)
     };
     let fit = match agree(comm, a.threads.install(run)) {
         Ok(fit) => fit,
         Err(e) if is_interrupted(&e) => {
+            let mut progress = progress;
             progress.finish();
             if root {
                 eprintln!(
@@ -68,8 +82,8 @@ pub(crate) fn fit_on(a: FitArgs, comm: Option<&dyn Collective>) -> Result<Outcom
         });
     }
     // A spread fit prepares its outputs again now (see `setup`).
-    let (model_out, report_out, plot_out) = match comm {
-        None => (model_out, report_out, plot_out),
+    let (model_out, report_out, plot_out, animate_out) = match comm {
+        None => (model_out, report_out, plot_out, animate_out),
         Some(_) => prepare_outputs(&a)?,
     };
     let model_out = model_out.expect("process 0 prepares the model output");
@@ -98,6 +112,22 @@ pub(crate) fn fit_on(a: FitArgs, comm: Option<&dyn Collective>) -> Result<Outcom
             },
         )?;
     }
+    if let Some(out) = animate_out {
+        let t = std::time::Instant::now();
+        let lbs = &fit.report.lower_bounds;
+        let frames = match source.rows() {
+            SourceRows::F64(v) => plot::save_animation(out, &models, lbs, &v)?,
+            SourceRows::F32(v) => plot::save_animation(out, &models, lbs, &v)?,
+        };
+        if !a.quiet {
+            eprintln!(
+                "drew {frames} frames of {} iterations in {:.2} s (not counted in the fit's {:.3} s)",
+                models.len() - 1,
+                t.elapsed().as_secs_f64(),
+                fit.report.fit_seconds
+            );
+        }
+    }
     if fit.report.stopped {
         eprintln!(
             "interrupted: wrote the best model so far ({} iterations, \"converged\": false)",
@@ -114,8 +144,16 @@ struct Setup {
     params: GaussianMixtureParams,
     source: DataSource,
     weights: Option<Vec<f64>>,
-    outputs: (Option<Output>, Option<Output>, Option<Output>),
+    outputs: Outputs,
 }
+
+/// The model, report, plot and animation outputs.
+type Outputs = (
+    Option<Output>,
+    Option<Output>,
+    Option<Output>,
+    Option<Output>,
+);
 
 /// Opens and checks everything before the first pass. Process 0 prepares
 /// the outputs; a spread fit only checks them and prepares them again after
@@ -132,13 +170,16 @@ fn setup(a: &FitArgs, root: bool, spread: bool) -> Result<Setup> {
     if let Some(p) = &a.plot {
         plot::check_picture_path(p)?;
     }
+    if let Some(p) = &a.animate {
+        plot::check_animation_path(p)?;
+    }
     signals::install(OnSignal::Finish);
     let outputs = match (root, spread) {
-        (false, _) => (None, None, None),
+        (false, _) => (None, None, None, None),
         (true, false) => prepare_outputs(a)?,
         (true, true) => {
             drop(prepare_outputs(a)?);
-            (None, None, None)
+            (None, None, None, None)
         }
     };
     let params =
@@ -161,7 +202,7 @@ fn setup(a: &FitArgs, root: bool, spread: bool) -> Result<Setup> {
 
 /// The model (standard output unless --out), report and plot outputs,
 /// checked against the inputs and prepared.
-fn prepare_outputs(a: &FitArgs) -> Result<(Option<Output>, Option<Output>, Option<Output>)> {
+fn prepare_outputs(a: &FitArgs) -> Result<Outputs> {
     let mut inputs = vec![a.data.as_path()];
     // An --init that names no method is the model file read.
     if a.init.parse::<gmm_core::InitMethod>().is_err() {
@@ -172,12 +213,18 @@ fn prepare_outputs(a: &FitArgs) -> Result<(Option<Output>, Option<Output>, Optio
     }
     let model_path = a.out.as_deref().unwrap_or(Path::new(gmm_io::STDOUT));
     let mut outputs = outputs::prepare(
-        &[Some(model_path), a.report.as_deref(), a.plot.as_deref()],
+        &[
+            Some(model_path),
+            a.report.as_deref(),
+            a.plot.as_deref(),
+            a.animate.as_deref(),
+        ],
         &inputs,
     )?
     .into_iter();
     Ok((
         Some(outputs.next().flatten().expect("the model output")),
+        outputs.next().flatten(),
         outputs.next().flatten(),
         outputs.next().flatten(),
     ))
@@ -193,7 +240,7 @@ fn fit_rows<D: Rows>(
     params: &GaussianMixtureParams,
     v: D,
     weights: Option<&[f64]>,
-    progress: &mut Progress,
+    progress: &mut dyn FitObserver,
     comm: Option<&dyn Collective>,
 ) -> Result<Fit> {
     match comm {
@@ -209,7 +256,7 @@ fn fit_all<D: Rows>(
     params: &GaussianMixtureParams,
     v: D,
     weights: Option<&[f64]>,
-    progress: &mut Progress,
+    progress: &mut dyn FitObserver,
 ) -> Result<Fit> {
     Ok(match weights {
         None => params.fit_with_observer(v, progress)?,

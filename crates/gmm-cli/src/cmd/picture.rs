@@ -8,7 +8,7 @@ use super::fit::summary;
 use super::load_model_arg;
 use crate::args::{DemoArgs, PlotArgs};
 use crate::outputs;
-use crate::plot::{self, Picture, Scene};
+use crate::plot::{self, Picture, Recorder, Scene};
 use crate::signals::{self, OnSignal};
 
 pub(crate) fn plot(a: PlotArgs) -> Result<()> {
@@ -49,9 +49,14 @@ pub(crate) fn demo(a: DemoArgs) -> Result<()> {
         "the seeds' data: {} points, 60% N((0,0), 4I), 30% N((5,5), I), 10% N((0,5), 0.25I)",
         a.n
     );
-    let fit = a
-        .threads
-        .install(|| Ok(GaussianMixtureParams::new(3).seed(a.seed).fit(data)?))?;
+    let mut quiet = gmm_core::NoObserver;
+    let mut recorder = Recorder::new(&mut quiet);
+    let fit = a.threads.install(|| {
+        Ok(GaussianMixtureParams::new(3)
+            .seed(a.seed)
+            .fit_with_observer(data, &mut recorder)?)
+    })?;
+    let models = recorder.into_models();
     let r = &fit.report;
     println!("{}", summary(r));
     let truth = preset.truth(a.seed);
@@ -96,6 +101,18 @@ pub(crate) fn demo(a: DemoArgs) -> Result<()> {
             lower_bounds: Some(&r.lower_bounds),
         },
     )?;
-    println!("wrote {} and {}", model_path.display(), picture.display());
+    let animation = a.out_dir.join("fit.gif");
+    plot::save_animation(
+        gmm_io::Output::prepare(&animation)?,
+        &models,
+        &r.lower_bounds,
+        &data,
+    )?;
+    println!(
+        "wrote {}, {} and {}",
+        model_path.display(),
+        picture.display(),
+        animation.display()
+    );
     Ok(())
 }

@@ -8,9 +8,11 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+mod animate;
 mod charts;
 mod scene;
 
+pub use animate::{Recorder, check_animation_path, save_animation};
 use charts::{draw_criteria, draw_lower_bounds, draw_scene, scene_extent};
 use gmm_core::Selection;
 use plotters::coord::Shift;

@@ -3,6 +3,7 @@
 use std::ops::ControlFlow;
 
 use crate::init::InitPhase;
+use crate::model::GaussianMixture;
 
 /// Progress of one EM iteration, handed to a [`FitObserver`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,6 +54,12 @@ pub trait FitObserver {
     }
     /// The restart's initialisation finished after `_seconds`.
     fn on_initialised(&mut self, _restart: usize, _seconds: f64) {}
+    /// The restart's model at `_iteration`: the initial model at 0, then the
+    /// model each M-step made (before [`FitObserver::on_iteration`] of the
+    /// same iteration). Called outside the iteration's timing; an observer
+    /// that keeps models (to draw the fit as it goes, as `gmm fit --animate`
+    /// does) leaves the fit's numbers unchanged.
+    fn on_model(&mut self, _restart: usize, _iteration: usize, _model: &GaussianMixture) {}
     /// An EM iteration finished.
     fn on_iteration(&mut self, progress: &IterationProgress) -> ControlFlow<()>;
 }

@@ -141,6 +141,7 @@ impl ValidParams<'_> {
         };
         let init_seconds = t0.elapsed().as_secs_f64();
         observer.on_initialised(restart, init_seconds);
+        observer.on_model(restart, 0, &model);
         let mut run = Run {
             lower_bound: f64::NEG_INFINITY,
             lower_bounds: Vec::new(),
@@ -169,6 +170,7 @@ impl ValidParams<'_> {
             run.lower_bound = lower_bound;
             run.lower_bounds.push(lower_bound);
             run.iteration_seconds.push(seconds);
+            observer.on_model(restart, iteration, &model);
             let flow = observer.on_iteration(&IterationProgress {
                 restart,
                 n_init,
