@@ -73,7 +73,7 @@ pub struct GenerateArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output .npy file.
+    /// Output file: .npy, or .parquet / .arrow (columns x0, x1, ...) by extension.
     #[arg(long)]
     pub out: PathBuf,
 }

@@ -26,7 +26,8 @@ pub(crate) fn generate(a: GenerateArgs) -> Result<()> {
         bail!("--n {n} rows of {d} features is more values than this machine can count");
     }
     // Streamed: rows are generated and written piece by piece.
-    gmm_io::write_npy_streamed::<f64>(out, &[n, d], |put| {
+    let names: Vec<String> = (0..d).map(|j| format!("x{j}")).collect();
+    gmm_io::write_streamed::<f64>(out, &[n, d], &names, |put| {
         preset.generate_streamed(n, a.seed, put)
     })?;
     Ok(())

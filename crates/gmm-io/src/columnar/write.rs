@@ -94,6 +94,8 @@ pub fn write_columnar<T: ColumnarWriter>(
             let props = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
                 .set_max_row_group_row_count(Some(BATCH_ROWS))
+                // Measured floats rarely repeat: a dictionary only costs.
+                .set_dictionary_enabled(!T::DATA_TYPE.is_floating())
                 .build();
             Sink::Parquet(
                 ArrowWriter::try_new(writer, schema.clone(), Some(props))
