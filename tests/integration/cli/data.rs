@@ -205,7 +205,7 @@ fn a_directory_of_shards_fits_like_the_concatenated_file() {
     assert_fails(
         &gmm(&["fit", s(&empty), "-k", "1", "--out", s(&b)]),
         1,
-        "no .npy files",
+        "holds no .npy, .arrow, .feather or .parquet files",
     );
 }
 
