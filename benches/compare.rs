@@ -61,10 +61,10 @@ fn main() {
         Preset::Wide,
         Preset::Tall,
     ] {
-        if let Some(o) = &only {
-            if !o.iter().any(|n| n == preset.name()) {
-                continue;
-            }
+        if let Some(o) = &only
+            && !o.iter().any(|n| n == preset.name())
+        {
+            continue;
         }
         let (n0, d, k) = preset.shape();
         let n = ((n0 as f64 * scale) as usize).max(k);

@@ -11,7 +11,7 @@ fn raw_npy(major: u8, dict: &str, data: &[u8], pad_to: usize) -> Vec<u8> {
     let prefix = if major == 1 { 10 } else { 12 };
     let mut text = dict.to_string();
     if pad_to > 0 {
-        while (prefix + text.len() + 1) % pad_to != 0 {
+        while !(prefix + text.len() + 1).is_multiple_of(pad_to) {
             text.push(' ');
         }
     }

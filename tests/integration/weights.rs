@@ -14,7 +14,7 @@ pub fn unit_model(ct: CovarianceType, means: Vec<f64>, k: usize, d: usize) -> Ga
     let cov = match ct {
         CovarianceType::Full => (0..k * d * d)
             .map(|i| {
-                if (i % (d * d)) % (d + 1) == 0 {
+                if (i % (d * d)).is_multiple_of(d + 1) {
                     1.0
                 } else {
                     0.0

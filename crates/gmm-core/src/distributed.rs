@@ -322,7 +322,8 @@ impl<'a, D: Rows> Spread<'a, D> {
         n: usize,
     ) -> Result<Self> {
         let bad = |what: String| -> Result<Self> { Err(ErrorKind::Unsupported { what }.into()) };
-        let local_ok = start <= end && end <= n && (start % GROUP_ROWS == 0 || start == end);
+        let local_ok =
+            start <= end && end <= n && (start.is_multiple_of(GROUP_ROWS) || start == end);
         let ranges = comm.all_gather(&[
             start as f64,
             end as f64,

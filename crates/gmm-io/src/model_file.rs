@@ -127,19 +127,19 @@ fn schema(m: impl Into<String>) -> Fault {
 
 fn model_from_json(text: &str) -> std::result::Result<GaussianMixture, Fault> {
     let m: ModelIn = serde_json::from_str(text).map_err(|e| schema(format!("{e}")))?;
-    if let Some(f) = &m.format {
-        if f != MODEL_FORMAT {
-            return Err(schema(format!(
-                "format is '{f}', expected '{MODEL_FORMAT}'"
-            )));
-        }
+    if let Some(f) = &m.format
+        && f != MODEL_FORMAT
+    {
+        return Err(schema(format!(
+            "format is '{f}', expected '{MODEL_FORMAT}'"
+        )));
     }
-    if let Some(v) = m.version {
-        if v != MODEL_VERSION {
-            return Err(schema(format!(
-                "version {v} is not supported (this build reads version {MODEL_VERSION}): upgrade gmm"
-            )));
-        }
+    if let Some(v) = m.version
+        && v != MODEL_VERSION
+    {
+        return Err(schema(format!(
+            "version {v} is not supported (this build reads version {MODEL_VERSION}): upgrade gmm"
+        )));
     }
     let covariance_type: CovarianceType = match &m.covariance_type {
         Some(s) => s.parse().map_err(Fault::Core)?,
@@ -151,12 +151,12 @@ fn model_from_json(text: &str) -> std::result::Result<GaussianMixture, Fault> {
             "'weights' is empty: a model needs at least one component",
         ));
     }
-    if let Some(nc) = m.n_components {
-        if nc != k {
-            return Err(schema(format!(
-                "n_components is {nc} but there are {k} weights"
-            )));
-        }
+    if let Some(nc) = m.n_components
+        && nc != k
+    {
+        return Err(schema(format!(
+            "n_components is {nc} but there are {k} weights"
+        )));
     }
     if m.means.len() != k {
         return Err(schema(format!(
@@ -170,12 +170,12 @@ fn model_from_json(text: &str) -> std::result::Result<GaussianMixture, Fault> {
             "the means are empty: a model needs at least one feature",
         ));
     }
-    if let Some(nf) = m.n_features {
-        if nf != d {
-            return Err(schema(format!(
-                "n_features is {nf} but the means have {d} values"
-            )));
-        }
+    if let Some(nf) = m.n_features
+        && nf != d
+    {
+        return Err(schema(format!(
+            "n_features is {nf} but the means have {d} values"
+        )));
     }
     if let Some((c, row)) = m.means.iter().enumerate().find(|(_, r)| r.len() != d) {
         return Err(schema(format!(

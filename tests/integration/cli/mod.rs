@@ -4,6 +4,7 @@ mod animate;
 mod data;
 mod fit;
 mod safety;
+mod signals;
 mod verbs;
 
 use std::path::Path;

@@ -83,7 +83,7 @@ mod tests {
 
     #[test]
     fn buffers_start_on_cache_lines() {
-        let at_line = |v: &[f64]| v.as_ptr() as usize % LINE == 0;
+        let at_line = |v: &[f64]| (v.as_ptr() as usize).is_multiple_of(LINE);
         for len in [0, 1, 7, 8, 9, 100, 4096, 100_000] {
             let mut b = Aligned::zeros(len);
             assert!(at_line(&b), "len {len}");

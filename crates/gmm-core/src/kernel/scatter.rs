@@ -244,7 +244,7 @@ mod tests {
             for i in 0..n {
                 let on = match pattern {
                     Pattern::Dense => true,
-                    Pattern::ZeroStrips => (i / L + c) % 3 != 0,
+                    Pattern::ZeroStrips => !(i / L + c).is_multiple_of(3),
                     Pattern::Sparse => (i * 7 + c) % 5 == 0,
                 };
                 if on {
