@@ -424,3 +424,47 @@ fn predict_writes_parquet_and_convert_round_trips_every_format() {
         assert_eq!(row, want[i * 3..i * 3 + 3], "row {i}");
     }
 }
+
+#[test]
+fn a_pandas_index_is_not_read_unless_named() {
+    use arrow_schema::{DataType, Field, Schema};
+    let dir = tempfile::tempdir().unwrap();
+    let x = data(400);
+    // What `df.to_parquet()` writes for a shuffled or filtered DataFrame.
+    let metadata = [(
+        "pandas".to_string(),
+        r#"{"index_columns": ["__index_level_0__"], "columns": []}"#.to_string(),
+    )];
+    let schema = Schema::new_with_metadata(
+        vec![
+            Field::new("a", DataType::Float64, false),
+            Field::new("b", DataType::Float64, false),
+            Field::new("__index_level_0__", DataType::Int64, false),
+        ],
+        metadata
+            .into_iter()
+            .collect::<std::collections::HashMap<String, String>>(),
+    );
+    let b = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(Float64Array::from(column(&x, 3, 0))),
+            Arc::new(Float64Array::from(column(&x, 3, 1))),
+            Arc::new(arrow_array::Int64Array::from_iter_values((0..400).rev())),
+        ],
+    )
+    .unwrap();
+    let pq = dir.path().join("pandas.parquet");
+    write_parquet(&pq, std::slice::from_ref(&b), 1000);
+    let arrow = dir.path().join("pandas.feather");
+    write_arrow(&arrow, &[b], true);
+    for path in [&pq, &arrow] {
+        let f = ColumnarFile::open(path, None).unwrap();
+        assert_eq!(f.column_names(), ["a", "b"], "{path:?}");
+        assert!(f.fields()[2].pandas_index && !f.fields()[2].selected);
+        let named = ColumnarFile::open(path, Some(&["__index_level_0__".into()])).unwrap();
+        assert_eq!(named.n_features(), 1);
+        let info = gmm(&["info", s(path)]);
+        assert!(String::from_utf8_lossy(&info.stdout).contains("pandas index, not read"));
+    }
+}

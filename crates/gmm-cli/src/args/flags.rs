@@ -40,7 +40,8 @@ impl EmFlags {
 #[derive(Debug, Args, Clone, Default)]
 pub struct ColumnsFlag {
     /// Columns of an Arrow or Parquet DATA file to read, by name, in this
-    /// order (default: every numeric column, in file order).
+    /// order (default: every numeric column, in file order, but a pandas
+    /// index).
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
 }

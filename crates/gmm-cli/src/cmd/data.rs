@@ -140,12 +140,12 @@ fn columnar_info(a: &InfoArgs, c: &ColumnarFile) -> Result<()> {
         .fields()
         .iter()
         .map(|f| {
-            format!(
-                "{} ({}{})",
-                f.name,
-                f.data_type,
-                if f.selected { "" } else { ", not read" }
-            )
+            let note = match (f.selected, f.pandas_index) {
+                (true, _) => "",
+                (false, true) => ", pandas index, not read",
+                (false, false) => ", not read",
+            };
+            format!("{} ({}{note})", f.name, f.data_type)
         })
         .collect();
     writeln!(out, "columns     {}", fields.join(", "))?;

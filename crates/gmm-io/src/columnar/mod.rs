@@ -12,8 +12,8 @@
 //! - [`write`]: Parquet and Arrow output, streamed batch by batch.
 //!
 //! Both readers select columns the same way ([`select`]): by name with
-//! `--columns`, or every numeric column in file order; nulls are refused with
-//! the column and row named.
+//! `--columns`, or every numeric column in file order but a pandas index;
+//! nulls are refused with the column and row named.
 
 mod arrow_file;
 mod parquet_file;
@@ -71,6 +71,9 @@ pub struct ColumnInfo {
     /// True if gmm reads it as data (selected with `--columns`, or numeric by
     /// default).
     pub selected: bool,
+    /// True if pandas stored its index in this column (the file's `pandas`
+    /// metadata says so): not read unless named in `--columns`.
+    pub pandas_index: bool,
 }
 
 /// The typed columns of one record batch (Arrow) or of the whole decoded file
@@ -132,8 +135,28 @@ fn is_numeric(t: &DataType) -> bool {
     t.is_numeric()
 }
 
+/// The columns in which pandas stored a DataFrame's index (`df.to_parquet()`
+/// after filtering or shuffling rows writes `__index_level_0__`): row labels,
+/// not features.
+fn pandas_index_columns(schema: &Schema) -> Vec<String> {
+    schema
+        .metadata()
+        .get("pandas")
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .and_then(|v| {
+            let cols = v.get("index_columns")?.as_array()?;
+            Some(
+                cols.iter()
+                    .filter_map(|c| c.as_str().map(String::from))
+                    .collect(),
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// Chooses the columns of `schema`: the ones named in `wanted`, in that
-/// order, or every numeric column in file order.
+/// order, or every numeric column in file order but those pandas stored its
+/// index in.
 fn select(schema: &Schema, wanted: Option<&[String]>, path: &Path) -> Result<Selection> {
     let fields = schema.fields();
     let indices: Vec<usize> = match wanted {
@@ -172,9 +195,12 @@ fn select(schema: &Schema, wanted: Option<&[String]>, path: &Path) -> Result<Sel
             }
             out
         }
-        None => (0..fields.len())
-            .filter(|&i| is_numeric(fields[i].data_type()))
-            .collect(),
+        None => {
+            let index = pandas_index_columns(schema);
+            (0..fields.len())
+                .filter(|&i| is_numeric(fields[i].data_type()) && !index.contains(fields[i].name()))
+                .collect()
+        }
     };
     if indices.is_empty() {
         let have: Vec<String> = fields
@@ -316,7 +342,8 @@ pub enum ColumnarParts<'a> {
 impl ColumnarFile {
     /// Opens an Arrow IPC or Parquet file (chosen by its extension, see
     /// [`Format::from_path`]), reading the columns named in `columns` (in
-    /// that order) or, if `None`, every numeric column in file order.
+    /// that order) or, if `None`, every numeric column in file order (but a
+    /// pandas index, see [`ColumnInfo::pandas_index`]).
     ///
     /// Errors, each naming the file and what to do: not an Arrow/Parquet file
     /// (wrong magic, truncated, inconsistent metadata), an unknown or
@@ -351,6 +378,7 @@ impl ColumnarFile {
                 path,
             ));
         }
+        let index = pandas_index_columns(schema);
         let fields = schema
             .fields()
             .iter()
@@ -359,6 +387,7 @@ impl ColumnarFile {
                 name: f.name().clone(),
                 data_type: f.data_type().to_string(),
                 selected: selection.indices.contains(&i),
+                pandas_index: index.contains(f.name()),
             })
             .collect();
         let names = selection
