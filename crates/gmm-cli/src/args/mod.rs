@@ -26,9 +26,10 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fit a mixture to a .npy dataset and write the model JSON.
+    /// Fit a mixture to a dataset (.npy, Parquet, Arrow) and write the model JSON.
     #[command(
         after_help = "Example:\n  gmm fit x.npy --components 3 --out model.json --report report.json\n  \
+        gmm fit features.parquet -k 3 --columns a,b,c --animate fit.gif --out model.json\n  \
         gmm fit x.npy --components 3 --init start.json --tol 0 --max-iter 50 --out model.json"
     )]
     Fit(FitArgs),
@@ -41,7 +42,8 @@ pub enum Command {
     /// write the responsibilities (float64, N x K) with --proba.
     #[command(
         after_help = "Example:\n  gmm predict model.json x.npy --out labels.npy\n  \
-        gmm predict model.json x.npy --proba --out proba.npy"
+        gmm predict model.json x.npy --proba --out proba.npy\n  \
+        gmm predict model.json features.parquet --out labels.parquet"
     )]
     Predict(PredictArgs),
     /// Mean log-likelihood per row of the data under a model; --json adds BIC, AIC and n_samples.
@@ -62,18 +64,20 @@ pub enum Command {
     Plot(PlotArgs),
     /// The main job on its embedded default: the seeds' three-cluster data
     /// (1,000,000 points), fitted with K = 3; prints true against fitted
-    /// parameters, writes the model JSON and a picture.
+    /// parameters, writes the model JSON, a picture and an animation.
     #[command(after_help = "Example:\n  gmm demo\n  gmm demo --out-dir demo --n 100000")]
     Demo(DemoArgs),
-    /// Describe a .npy dataset: rows, columns, dtype, byte order, layout, whether it is mapped or copied.
-    #[command(after_help = "Example:\n  gmm info x.npy")]
+    /// Describe a dataset: rows, columns (and their types), dtype, layout,
+    /// whether it is read in place or decoded.
+    #[command(after_help = "Example:\n  gmm info x.npy\n  gmm info features.parquet")]
     Info(InfoArgs),
-    /// Convert a numeric CSV file to a float64 .npy file.
+    /// Convert between .npy, Parquet, Arrow and numeric CSV (by extension).
     #[command(
-        after_help = "Example:\n  gmm convert data.csv data.npy\n  gmm convert data.tsv data.npy --delimiter tab --no-header"
+        after_help = "Example:\n  gmm convert data.csv data.npy\n  gmm convert data.tsv data.npy --delimiter tab --no-header\n  \
+        gmm convert features.parquet x.npy --columns a,b,c\n  gmm convert x.npy x.arrow"
     )]
     Convert(ConvertArgs),
-    /// Generate a seeded synthetic dataset (a benchmark workload) as .npy.
+    /// Generate a seeded synthetic dataset (a benchmark workload) as .npy (or Parquet, Arrow).
     #[command(
         after_help = "Example:\n  gmm generate --preset seed2d --n 100000 --seed 1 --out x.npy"
     )]
