@@ -487,17 +487,7 @@ impl ColumnarFile {
     /// As [`crate::Dataset::check_unchanged`]: the file still has the length
     /// and modification time it had when opened.
     pub fn check_unchanged(&self) -> Result<()> {
-        let now = std::fs::metadata(&self.path)
-            .map(|m| (m.len(), m.modified().ok()))
-            .map_err(|e| Error::io(e, &self.path))?;
-        if now != self.stamp {
-            return Err(Error::unsupported(
-                "the file changed size or was modified while being read: nothing was written; \
-                 rerun once no other program modifies it",
-                &self.path,
-            ));
-        }
-        Ok(())
+        crate::npy::check_stamp(&self.path, self.stamp)
     }
 }
 

@@ -338,21 +338,27 @@ impl Dataset {
     /// themselves and hand the bytes to `gmm-core` take on the same contract
     /// as `numpy.memmap`: nobody truncates the file while it is read.
     pub fn check_unchanged(&self) -> Result<()> {
-        let now = std::fs::metadata(&self.path)
-            .map(|m| (m.len(), m.modified().ok()))
-            .map_err(|e| Error::io(e, &self.path))?;
-        if now != self.stamp {
-            return Err(Error::unsupported(
-                "the file changed size or was modified while being read: nothing was written; \
-                 rerun once no other program modifies it",
-                &self.path,
-            ));
-        }
-        Ok(())
+        check_stamp(&self.path, self.stamp)
     }
 
     /// How the file was laid out and read.
     pub fn info(&self) -> &DatasetInfo {
         &self.info
     }
+}
+
+/// Errors if `path` no longer has the length and modification time `stamp`
+/// it had when opened (see [`Dataset::check_unchanged`]).
+pub(crate) fn check_stamp(path: &Path, stamp: (u64, Option<SystemTime>)) -> Result<()> {
+    let now = std::fs::metadata(path)
+        .map(|m| (m.len(), m.modified().ok()))
+        .map_err(|e| Error::io(e, path))?;
+    if now != stamp {
+        return Err(Error::unsupported(
+            "the file changed size or was modified while being read: nothing was written; \
+             rerun once no other program modifies it",
+            path,
+        ));
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ mod dtype;
 mod header;
 mod write;
 
+pub(crate) use dataset::check_stamp;
 pub use dataset::{Dataset, DatasetInfo, DatasetView};
 pub use dtype::Dtype;
 pub use header::{NpyHeader, parse_header};
