@@ -12,6 +12,8 @@
 //! Each block enters the instruction set once ([`for_each_chunk`]); the
 //! inputs are validated by the public callers, once per call.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use pulp::Simd;
 
 use crate::blocks::{
@@ -33,6 +35,20 @@ pub(crate) fn e_step<D: Rows>(
     e_step_on(prepared, data, weights, pulp::Arch::new())
 }
 
+/// [`e_step`] that gives up, returning `None`, once `stop` is set: the flag
+/// is read before every block (8192 rows), so a long pass ends within
+/// milliseconds of a request. Ignored in a spread fit, whose processes must
+/// all finish the same passes.
+pub(crate) fn e_step_until<D: Rows>(
+    prepared: &Prepared,
+    data: &D,
+    weights: Option<&[f64]>,
+    stop: Option<&AtomicBool>,
+) -> Option<SufficientStats> {
+    let stop = stop.filter(|_| !data.scope().is_spread());
+    e_step_pass(prepared, data, weights, pulp::Arch::new(), stop)
+}
+
 /// [`e_step`] with the kernels compiled for `arch` (tests compare instruction
 /// sets).
 pub(crate) fn e_step_on<D: Rows>(
@@ -41,8 +57,18 @@ pub(crate) fn e_step_on<D: Rows>(
     weights: Option<&[f64]>,
     arch: pulp::Arch,
 ) -> SufficientStats {
+    e_step_pass(prepared, data, weights, arch, None).expect("no stop flag: the pass completes")
+}
+
+fn e_step_pass<D: Rows>(
+    prepared: &Prepared,
+    data: &D,
+    weights: Option<&[f64]>,
+    arch: pulp::Arch,
+    stop: Option<&AtomicBool>,
+) -> Option<SufficientStats> {
     let (ct, k, d) = prepared.shape();
-    fold_stats(data, ct, k, d, |start, end| {
+    fold_stats(data, ct, k, d, stop, |start, end| {
         let mut pass = EStep {
             prepared,
             data,
@@ -63,13 +89,17 @@ pub(crate) fn e_step_on<D: Rows>(
 /// order. A spread fit folds each process's partials onto the fold of the
 /// processes before it (`Scope::chain`): every process folds the same
 /// sequence, and each sends one set of statistics.
+///
+/// With a `stop` flag (never in a spread fit), a block that starts after the
+/// flag is set is skipped and the pass returns `None`.
 fn fold_stats<D: Rows>(
     data: &D,
     ct: CovarianceType,
     k: usize,
     d: usize,
+    stop: Option<&AtomicBool>,
     map: impl Fn(usize, usize) -> SufficientStats + Sync,
-) -> SufficientStats {
+) -> Option<SufficientStats> {
     let scope = data.scope();
     let n = data.n_samples();
     let (first, last) = scope.local_blocks();
@@ -77,13 +107,15 @@ fn fold_stats<D: Rows>(
     let mut total = zeros();
     let mut partial = zeros();
     let mut local = Vec::new();
-    let r: Result<(), std::convert::Infallible> = try_ordered_block_range(
+    let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
+    let r: Result<(), ()> = try_ordered_block_range(
         first,
         last,
         n,
         GROUP_BLOCKS,
-        |b, start, end| (b, map(start, end)),
+        |b, start, end| (b, (!stopped()).then(|| map(start, end))),
         |(b, part)| {
+            let part = part.ok_or(())?;
             partial
                 .merge(&part)
                 .expect("block statistics have the model's shape");
@@ -98,7 +130,7 @@ fn fold_stats<D: Rows>(
             Ok(())
         },
     );
-    let Ok(()) = r;
+    r.ok()?;
     if scope.is_spread() {
         let mut acc = Vec::with_capacity(total.wire_len());
         total.write_wire(&mut acc);
@@ -115,7 +147,7 @@ fn fold_stats<D: Rows>(
         total.read_wire(&acc);
     }
     total.mirror();
-    total
+    Some(total)
 }
 
 /// The fused E-step of one block, chunk by chunk.
@@ -272,7 +304,7 @@ pub(crate) fn from_responsibilities<D: Rows>(
     let zero_means = vec![0.0; k * d];
     let no_shift = vec![0.0; d];
     let pass = |means: &[f64]| {
-        fold_stats(data, covariance_type, k, d, |start, end| {
+        fold_stats(data, covariance_type, k, d, None, |start, end| {
             let mut pass = Assigned {
                 data,
                 weights,
@@ -289,6 +321,7 @@ pub(crate) fn from_responsibilities<D: Rows>(
             for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
             pass.stats
         })
+        .expect("no stop flag: the pass completes")
     };
     let first = pass(&zero_means);
     let mut means = vec![0.0; k * d];

@@ -48,7 +48,8 @@ pub struct GaussianMixture {
 
 impl GaussianMixture {
     /// A mixture from its parameters, validated: shapes, finiteness, weights
-    /// non-negative summing to 1 (within `1e-6`, then renormalised), covariances
+    /// non-negative summing to 1 (within `1e-6`; renormalised unless they sum to 1
+    /// up to rounding, so a fitted model written and read back keeps its bits), covariances
     /// symmetric positive definite.
     ///
     /// ```
@@ -147,7 +148,14 @@ impl GaussianMixture {
                 }
             }
         }
-        let weights = weights.iter().map(|w| w / sum).collect();
+        // Weights that already sum to 1 up to rounding (every fitted model's)
+        // are kept as they are, so that a model written and read back (a
+        // model file, a pickle) has the same bits; others are normalised.
+        let weights = if (sum - 1.0).abs() <= k as f64 * f64::EPSILON {
+            weights
+        } else {
+            weights.iter().map(|w| w / sum).collect()
+        };
         Self::assemble(covariance_type, k, d, weights, means, covariances)
             .map_err(|component| ErrorKind::NotPositiveDefinite { component }.into())
     }
@@ -210,7 +218,9 @@ impl GaussianMixture {
         })
     }
 
-    pub(crate) fn with_fit_info(mut self, info: FitInfo) -> Self {
+    /// The model with `info` recorded (as a fit records it, and as the model
+    /// file carries it): for fits driven from outside the engine's loop.
+    pub fn with_fit_info(mut self, info: FitInfo) -> Self {
         self.fit_info = Some(info);
         self
     }

@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use gmm_core::{CovarianceType, GaussianMixture};
+use gmm_core::{CovarianceType, FitInfo, GaussianMixture};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -55,11 +55,8 @@ struct ModelIn {
     weights: Vec<f64>,
     means: Vec<Vec<f64>>,
     covariances: Value,
-    #[allow(dead_code)]
     converged: Option<bool>,
-    #[allow(dead_code)]
     n_iter: Option<usize>,
-    #[allow(dead_code)]
     lower_bound: Option<f64>,
 }
 
@@ -184,7 +181,7 @@ fn model_from_json(text: &str) -> std::result::Result<GaussianMixture, Fault> {
         )));
     }
     let covariances = covariances_from_json(&m.covariances, covariance_type, k, d)?;
-    GaussianMixture::from_parameters(
+    let model = GaussianMixture::from_parameters(
         covariance_type,
         k,
         d,
@@ -192,7 +189,17 @@ fn model_from_json(text: &str) -> std::result::Result<GaussianMixture, Fault> {
         m.means.concat(),
         covariances,
     )
-    .map_err(Fault::Core)
+    .map_err(Fault::Core)?;
+    // The record of the fit, kept so that a model read and written again
+    // (a pickled Python model, say) is the same file.
+    Ok(match (m.converged, m.n_iter, m.lower_bound) {
+        (Some(converged), Some(n_iter), Some(lower_bound)) => model.with_fit_info(FitInfo {
+            converged,
+            n_iter,
+            lower_bound,
+        }),
+        _ => model,
+    })
 }
 
 fn covariances_to_json(model: &GaussianMixture) -> Value {

@@ -7,9 +7,13 @@
 //! place: a memory-mapped file is never copied.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use gmm_core::{
-    CovarianceType, DataView, FitObserver, GaussianMixture, GaussianMixtureParams, Init,
+    CovarianceType, DataView, FitInfo, FitObserver, GaussianMixture, GaussianMixtureParams, Init,
     IterationProgress, Rows, SufficientStats,
 };
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -57,6 +61,27 @@ macro_rules! with_view {
                 let s = a.as_slice().map_err(value_error)?;
                 let $v = DataView::new(s, n, d).map_err(value_error)?;
                 $py.detach(|| $body)
+            }
+        }
+    }};
+}
+
+/// Evaluates `$body` with `$v` bound to a `DataView` of `$data` (either
+/// width); the body releases the GIL itself.
+macro_rules! with_data {
+    ($data:expr, |$v:ident| $body:expr) => {{
+        match $data {
+            Data::F64(a) => {
+                let (n, d) = (a.shape()[0], a.shape()[1]);
+                let s = a.as_slice().map_err(value_error)?;
+                let $v = DataView::new(s, n, d).map_err(value_error)?;
+                $body
+            }
+            Data::F32(a) => {
+                let (n, d) = (a.shape()[0], a.shape()[1]);
+                let s = a.as_slice().map_err(value_error)?;
+                let $v = DataView::new(s, n, d).map_err(value_error)?;
+                $body
             }
         }
     }};
@@ -195,10 +220,7 @@ impl PyModel {
     ) -> PyResult<PyStats> {
         let m = &self.inner;
         let data = Data::extract(x)?;
-        let w = match &sample_weight {
-            Some(w) => Some(w.as_slice().map_err(value_error)?),
-            None => None,
-        };
+        let w = weights_of(&sample_weight)?;
         let stats = with_view!(py, data, |v| in_pool(n_threads, || match w {
             None => SufficientStats::compute(m, v),
             Some(w) => SufficientStats::compute_weighted(m, v, w),
@@ -228,6 +250,19 @@ impl PyModel {
         let (x, z) = py.detach(|| self.inner.sample(n, seed));
         let z: Vec<i64> = z.into_iter().map(|c| c as i64).collect();
         (x.into_pyarray(py), z.into_pyarray(py))
+    }
+
+    /// This model with the record of the fit that reached it (written to
+    /// the model file as `converged`, `n_iter`, `lower_bound`).
+    fn with_fit_info(&self, converged: bool, n_iter: usize, lower_bound: f64) -> PyModel {
+        let info = FitInfo {
+            converged,
+            n_iter,
+            lower_bound,
+        };
+        PyModel {
+            inner: self.inner.clone().with_fit_info(info),
+        }
     }
 
     /// The model JSON of the CLI (`gmm fit --out`).
@@ -301,60 +336,163 @@ impl PyStats {
     }
 }
 
-/// Calls the Python callback after every iteration and checks for signals
-/// (Ctrl-C) there: a pending signal or an exception stops the fit, and is
-/// raised once the engine has returned.
+/// How often the calling thread looks for signals while the engine works.
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+/// Runs `work` on a helper thread while this (the calling) thread, with the
+/// GIL released, checks Python's signals every [`SIGNAL_POLL`]: a pending
+/// signal (Ctrl-C) sets `stop`, which the engine reads before every block of
+/// every pass, and the signal's exception is returned beside `work`'s result.
+/// (Python runs signal handlers on the main thread only, so the check must
+/// happen here and not on the engine's threads.)
+fn interruptible<R: Send>(
+    py: Python<'_>,
+    stop: &AtomicBool,
+    work: impl FnOnce() -> R + Send,
+) -> (R, Option<PyErr>) {
+    py.detach(|| {
+        std::thread::scope(|scope| {
+            let (done, finished) = mpsc::channel::<()>();
+            let worker = scope.spawn(move || {
+                let r = work();
+                let _ = done.send(());
+                r
+            });
+            let mut signal = None;
+            while let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(SIGNAL_POLL) {
+                if signal.is_none()
+                    && let Err(e) = Python::attach(|py| py.check_signals())
+                {
+                    stop.store(true, Ordering::Relaxed);
+                    signal = Some(e);
+                }
+            }
+            match worker.join() {
+                Ok(r) => (r, signal),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    })
+}
+
+/// Calls the Python callback after every iteration; stops the fit when the
+/// signal watcher of [`interruptible`] sets `stop` (inside a pass, between
+/// k-means++ centres or Lloyd iterations) or the callback asks to.
 struct Observer<'a> {
     callback: Option<&'a Py<PyAny>>,
+    stop: Arc<AtomicBool>,
     error: Option<PyErr>,
 }
 
-impl FitObserver for Observer<'_> {
-    /// Ctrl-C during the initialisation (polled after every k-means++ centre
-    /// and Lloyd iteration) raises `KeyboardInterrupt` within about a second.
-    fn stop_requested(&mut self) -> bool {
-        if self.error.is_some() {
-            return true;
+impl<'a> Observer<'a> {
+    fn new(callback: Option<&'a Py<PyAny>>) -> Self {
+        Self {
+            callback,
+            stop: Arc::new(AtomicBool::new(false)),
+            error: None,
         }
-        Python::attach(|py| match py.check_signals() {
-            Ok(()) => false,
-            Err(e) => {
-                self.error = Some(e);
-                true
-            }
-        })
+    }
+}
+
+impl FitObserver for Observer<'_> {
+    fn stop_requested(&mut self) -> bool {
+        self.error.is_some() || self.stop.load(Ordering::Relaxed)
+    }
+
+    fn stop_flag(&self) -> Option<Arc<AtomicBool>> {
+        Some(Arc::clone(&self.stop))
     }
 
     fn on_iteration(&mut self, p: &IterationProgress) -> ControlFlow<()> {
+        if self.stop.load(Ordering::Relaxed) {
+            return ControlFlow::Break(());
+        }
+        let Some(cb) = self.callback else {
+            return ControlFlow::Continue(());
+        };
         Python::attach(|py| {
-            if let Err(e) = py.check_signals() {
-                self.error = Some(e);
-                return ControlFlow::Break(());
-            }
-            if let Some(cb) = self.callback {
-                let args = (p.restart, p.iteration, p.lower_bound, p.change, p.seconds);
-                match cb.call1(py, args) {
-                    // A callback that returns False stops the fit.
-                    Ok(r) if matches!(r.extract::<bool>(py), Ok(false)) => {
-                        return ControlFlow::Break(());
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        self.error = Some(e);
-                        return ControlFlow::Break(());
-                    }
+            let args = (p.restart, p.iteration, p.lower_bound, p.change, p.seconds);
+            match cb.call1(py, args) {
+                // A callback that returns False stops the fit.
+                Ok(r) if matches!(r.extract::<bool>(py), Ok(false)) => ControlFlow::Break(()),
+                Ok(_) => ControlFlow::Continue(()),
+                Err(e) => {
+                    self.error = Some(e);
+                    ControlFlow::Break(())
                 }
             }
-            ControlFlow::Continue(())
         })
     }
+}
+
+/// The engine's initialisation method named `init` (or the given model).
+fn init_of(init: &str, init_model: Option<&PyModel>) -> PyResult<Init> {
+    Ok(match (init, init_model) {
+        (_, Some(m)) => Init::Given(m.inner.clone()),
+        ("kmeans", None) => Init::KMeans,
+        ("k-means++", None) => Init::KMeansPlusPlus,
+        ("random-from-data", None) => Init::RandomFromData,
+        ("random", None) => Init::Random,
+        (other, None) => {
+            return Err(PyValueError::new_err(format!(
+                "init '{other}' is not one of kmeans, k-means++, random-from-data, random"
+            )));
+        }
+    })
+}
+
+/// The slice of an optional weights array.
+fn weights_of<'a>(w: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'a [f64]>> {
+    w.as_ref()
+        .map(|w| w.as_slice().map_err(value_error))
+        .transpose()
+}
+
+/// The initial model of restart `restart` of a fit with these settings (the
+/// bits `fit` starts its iterations from), for fits driven from Python
+/// (`gmm.dask`), possibly on a sample of the rows.
+#[pyfunction]
+#[pyo3(signature = (x, n_components, covariance_type_name, reg_covar, init, seed, restart,
+                    sample_weight=None, n_threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn initialise<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    n_components: usize,
+    covariance_type_name: &str,
+    reg_covar: f64,
+    init: &str,
+    seed: u64,
+    restart: usize,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    n_threads: Option<usize>,
+) -> PyResult<PyModel> {
+    let params = GaussianMixtureParams::new(n_components)
+        .covariance_type(covariance_type(covariance_type_name)?)
+        .init(init_of(init, None)?)
+        .reg_covar(reg_covar)
+        .seed(seed);
+    let data = Data::extract(x)?;
+    let w = weights_of(&sample_weight)?;
+    let mut observer = Observer::new(None);
+    let stop = Arc::clone(&observer.stop);
+    let obs = &mut observer;
+    let (result, signal) = with_data!(data, |v| interruptible(py, &stop, || in_pool(
+        n_threads,
+        || params.initial_model_with_observer(v, w, restart, obs)
+    )));
+    if let Some(e) = signal {
+        return Err(e);
+    }
+    let inner = result?.map_err(value_error)?;
+    Ok(PyModel { inner })
 }
 
 /// Fits a mixture; returns the model and the report JSON of `gmm fit --report`.
 #[pyfunction]
 #[pyo3(signature = (x, n_components, covariance_type_name, tol, reg_covar, max_iter, n_init,
                     init, seed, init_model=None, sample_weight=None, reseed_collapsed=false,
-                    n_threads=None, callback=None))]
+                    n_threads=None, callback=None, start_lower_bound=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
@@ -372,19 +510,9 @@ fn fit<'py>(
     reseed_collapsed: bool,
     n_threads: Option<usize>,
     callback: Option<Py<PyAny>>,
+    start_lower_bound: Option<f64>,
 ) -> PyResult<(PyModel, String)> {
-    let init = match (init, &init_model) {
-        (_, Some(m)) => Init::Given(m.inner.clone()),
-        ("kmeans", None) => Init::KMeans,
-        ("k-means++", None) => Init::KMeansPlusPlus,
-        ("random-from-data", None) => Init::RandomFromData,
-        ("random", None) => Init::Random,
-        (other, None) => {
-            return Err(PyValueError::new_err(format!(
-                "init '{other}' is not one of kmeans, k-means++, random-from-data, random"
-            )));
-        }
-    };
+    let init = init_of(init, init_model.as_deref())?;
     let params = GaussianMixtureParams::new(n_components)
         .covariance_type(covariance_type(covariance_type_name)?)
         .init(init)
@@ -393,23 +521,21 @@ fn fit<'py>(
         .max_iter(max_iter)
         .n_init(n_init)
         .seed(seed)
-        .reseed_collapsed(reseed_collapsed);
+        .reseed_collapsed(reseed_collapsed)
+        .start_lower_bound(start_lower_bound.unwrap_or(f64::NEG_INFINITY));
     let data = Data::extract(x)?;
-    let w = match &sample_weight {
-        Some(w) => Some(w.as_slice().map_err(value_error)?),
-        None => None,
-    };
-    let mut observer = Observer {
-        callback: callback.as_ref(),
-        error: None,
-    };
+    let w = weights_of(&sample_weight)?;
+    let mut observer = Observer::new(callback.as_ref());
+    let stop = Arc::clone(&observer.stop);
     let obs = &mut observer;
-    let result = with_view!(py, data, |v| in_pool(n_threads, || fit_rows(
-        &params, v, w, obs
-    )))?;
-    if let Some(e) = observer.error {
+    let (result, signal) = with_data!(data, |v| interruptible(py, &stop, || in_pool(
+        n_threads,
+        || fit_rows(&params, v, w, obs)
+    )));
+    if let Some(e) = signal.or(observer.error) {
         return Err(e);
     }
+    let result = result?;
     let fit = result.map_err(value_error)?;
     if fit.report.stopped {
         return Err(PyKeyboardInterrupt::new_err("the fit was interrupted"));
@@ -436,6 +562,7 @@ fn _gmm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyModel>()?;
     m.add_class::<PyStats>()?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(initialise, m)?)?;
     m.add("BLOCK_ROWS", gmm_core::BLOCK_ROWS)?;
     Ok(())
 }

@@ -250,6 +250,11 @@ def test_pickle_and_model_files_round_trip(tmp_path):
     est = GaussianMixture(3, covariance_type="tied", random_state=0).fit(X)
     back = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(back.score_samples(X), est.score_samples(X))
+    # The round trip keeps every bit (weights too) and the fit's record.
+    for attr in ["weights_", "means_", "covariances_", "precisions_cholesky_"]:
+        np.testing.assert_array_equal(getattr(back, attr), getattr(est, attr))
+    assert back._model.to_json() == est._model.to_json()
+    assert json.loads(back._model.to_json())["n_iter"] == est.n_iter_
     est.write_model(tmp_path / "m.json")
     read = gmm.read_model(tmp_path / "m.json")
     np.testing.assert_array_equal(read.score_samples(X), est.score_samples(X))
@@ -329,6 +334,39 @@ def test_ctrl_c_raises_keyboard_interrupt(tmp_path):
     p.send_signal(signal.SIGINT)
     out, _ = p.communicate(timeout=30)
     assert p.returncode == 7 and "interrupted" in out
+
+
+def test_ctrl_c_inside_a_long_pass_raises_at_once():
+    # Passes of a second or more (400,000 x 64 rows, 64 full components): the
+    # signal arrives early in the second iteration's E-step, and the fit must
+    # end long before that pass would (the engine reads a stop flag before
+    # every block of 8192 rows).
+    code = """
+        import sys, time, numpy as np
+        from gmm import GaussianMixture
+        X = np.random.default_rng(0).normal(size=(400_000, 64))
+        def tick(restart, iteration, lb, change, seconds):
+            print("iteration", seconds, flush=True)
+        try:
+            GaussianMixture(64, init_params="random_from_data", tol=0, max_iter=1000,
+                            callback=tick).fit(X)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic(), flush=True)
+            sys.exit(7)
+    """
+    p = subprocess.Popen(_script(code), stdout=subprocess.PIPE, text=True)
+    first = p.stdout.readline().split()
+    assert first[0] == "iteration", first
+    seconds = float(first[1])
+    time.sleep(0.1)
+    sent = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 7 and "interrupted" in out, out
+    latency = float(out.split()[-1]) - sent
+    # Between iterations only, it would take the rest of the pass (about
+    # `seconds - 0.1`).
+    assert latency < 0.5 * seconds, (latency, seconds)
 
 
 def test_ctrl_c_during_the_initialisation_raises_at_once(tmp_path):

@@ -165,6 +165,7 @@ pub struct GaussianMixtureParams {
     reg_covar: f64,
     seed: u64,
     reseed_collapsed: bool,
+    start_lower_bound: f64,
 }
 
 /// The default seed: fixed, so two identical runs give identical models.
@@ -185,6 +186,7 @@ impl GaussianMixtureParams {
             reg_covar: 1e-6,
             seed: DEFAULT_SEED,
             reseed_collapsed: false,
+            start_lower_bound: f64::NEG_INFINITY,
         }
     }
 
@@ -258,6 +260,17 @@ impl GaussianMixtureParams {
     /// stays an error.
     pub fn reseed_collapsed(mut self, on: bool) -> Self {
         self.reseed_collapsed = on;
+        self
+    }
+
+    /// The lower bound the given initial model ([`Init::Given`]) reached in
+    /// the fit it comes from: the first iteration's change is measured from
+    /// it, so a warm start that changes the lower bound by less than `tol`
+    /// converges at once, as scikit-learn's `warm_start` does. Default
+    /// `-inf` (the first iteration never converges); ignored for the other
+    /// initialisations.
+    pub fn start_lower_bound(mut self, lower_bound: f64) -> Self {
+        self.start_lower_bound = lower_bound;
         self
     }
 
@@ -411,6 +424,63 @@ impl GaussianMixtureParams {
         observer: &mut dyn FitObserver,
     ) -> Result<Fit> {
         self.fit_impl(data, Some(weights), observer)
+    }
+
+    /// The initial model that restart `restart` of [`fit`](Self::fit) (or
+    /// of [`fit_weighted`](Self::fit_weighted) with the same `weights`)
+    /// starts its EM iterations from: the same data checks, the same
+    /// derived seed, the same bits. For fits driven from outside (statistics
+    /// of shards merged by a scheduler, then [`GaussianMixture::m_step`]),
+    /// which may also initialise on a sample of the rows.
+    ///
+    /// ```
+    /// use gmm_core::{DataView, GaussianMixtureParams};
+    /// let x: Vec<f64> = (0..400).map(|i| (i % 2) as f64 * 10.0 + (i as f64 * 0.37).sin()).collect();
+    /// let data = DataView::new(&x, 200, 2).unwrap();
+    /// let params = GaussianMixtureParams::new(2).seed(3).max_iter(0);
+    /// let start = params.initial_model(data, None, 0).unwrap();
+    /// assert_eq!(start.means(), params.fit(data).unwrap().model.means());
+    /// ```
+    pub fn initial_model<D: Rows>(
+        &self,
+        data: D,
+        weights: Option<&[f64]>,
+        restart: usize,
+    ) -> Result<GaussianMixture> {
+        self.initial_model_with_observer(data, weights, restart, &mut NoObserver)
+    }
+
+    /// [`initial_model`](Self::initial_model) watched by `observer` (its
+    /// `on_init_progress` and `stop_requested`; a stop is an
+    /// [`ErrorKind::Interrupted`]).
+    pub fn initial_model_with_observer<D: Rows>(
+        &self,
+        data: D,
+        weights: Option<&[f64]>,
+        restart: usize,
+        observer: &mut dyn FitObserver,
+    ) -> Result<GaussianMixture> {
+        let valid = self.check()?;
+        valid.check_data(&data)?;
+        let scaled;
+        let mut weights = weights;
+        if let Some(w) = weights {
+            validate_sample_weights(w, data.n_samples(), self.n_components)?;
+            if let Some(s) = scaled_to_unit_mean(w) {
+                scaled = s;
+                weights = Some(&scaled);
+            }
+        }
+        let seed = crate::blocks::derive_seed(self.seed, restart as u64);
+        let model = valid.initial_model(&data, weights, seed, &mut |phase, done, total| {
+            observer.on_init_progress(restart, phase, done, total);
+            if data.scope().any(observer.stop_requested()) {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })?;
+        model.ok_or_else(|| ErrorKind::Interrupted.into())
     }
 
     fn fit_impl<D: Rows>(

@@ -1,6 +1,8 @@
 //! Watching a fit: progress of the initialisation and of every iteration.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crate::init::InitPhase;
 use crate::model::GaussianMixture;
@@ -51,6 +53,19 @@ pub trait FitObserver {
     /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted).
     fn stop_requested(&mut self) -> bool {
         false
+    }
+    /// A flag that stops the fit inside a pass: the E-step reads it before
+    /// every block of 8192 rows, so a request (set from another thread, such
+    /// as a signal watcher) ends even a pass over billions of rows within
+    /// milliseconds. The pass is abandoned and the fit ends as if stopped
+    /// after the last complete iteration (best model so far, `stopped`
+    /// set); during the first iteration of the first restart the fit fails
+    /// with [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted).
+    /// Default `None`: passes always complete and
+    /// [`FitObserver::on_iteration`] alone stops the fit. Not honoured inside
+    /// a pass of a spread fit (its processes must finish the same passes).
+    fn stop_flag(&self) -> Option<Arc<AtomicBool>> {
+        None
     }
     /// The restart's initialisation finished after `_seconds`.
     fn on_initialised(&mut self, _restart: usize, _seconds: f64) {}

@@ -8,7 +8,7 @@ use super::{Fit, FitObserver, FitReport, Init, InitPhase, IterationProgress, Res
 use crate::blocks::derive_seed;
 use crate::data::Rows;
 use crate::error::{ErrorKind, Result};
-use crate::estep::e_step;
+use crate::estep::e_step_until;
 use crate::init;
 use crate::model::{FitInfo, GaussianMixture};
 use crate::mstep::{self, Reseed};
@@ -36,7 +36,7 @@ impl ValidParams<'_> {
             observer.on_restart(restart, n_init);
             let Some((model, run)) = self.run(data, weights, seed, restart, n_init, observer)?
             else {
-                // Stopped during this restart's initialisation.
+                // Stopped during this restart's initialisation or first pass.
                 if best.is_none() {
                     return Err(ErrorKind::Interrupted.into());
                 }
@@ -90,7 +90,7 @@ impl ValidParams<'_> {
         Ok(Fit { model, report })
     }
 
-    fn initial_model<D: Rows>(
+    pub(super) fn initial_model<D: Rows>(
         &self,
         data: &D,
         weights: Option<&[f64]>,
@@ -139,6 +139,7 @@ impl ValidParams<'_> {
         let Some(mut model) = model else {
             return Ok(None);
         };
+        let stop = observer.stop_flag();
         let init_seconds = t0.elapsed().as_secs_f64();
         observer.on_initialised(restart, init_seconds);
         observer.on_model(restart, 0, &model);
@@ -153,7 +154,15 @@ impl ValidParams<'_> {
         };
         for iteration in 1..=self.max_iter {
             let t = Instant::now();
-            let stats = e_step(&model.prepared(), data, weights);
+            let Some(stats) = e_step_until(&model.prepared(), data, weights, stop.as_deref())
+            else {
+                // Stopped inside the pass: as if after the last iteration.
+                if run.lower_bounds.is_empty() {
+                    return Ok(None);
+                }
+                run.stopped = true;
+                break;
+            };
             let lower_bound = stats.mean_log_likelihood();
             let n_reseeds = run.reseeds.len();
             let (ct, means, reg) = (self.covariance_type, model.means(), self.reg_covar);
@@ -165,7 +174,11 @@ impl ValidParams<'_> {
             };
             model = GaussianMixture::from_factored(ct, next);
             let reseeded = run.reseeds.len() > n_reseeds;
-            let change = lower_bound - run.lower_bound;
+            let previous = match (&self.init, iteration) {
+                (Init::Given(_), 1) => self.start_lower_bound,
+                _ => run.lower_bound,
+            };
+            let change = lower_bound - previous;
             let seconds = t.elapsed().as_secs_f64();
             run.lower_bound = lower_bound;
             run.lower_bounds.push(lower_bound);

@@ -9,7 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _gmm
@@ -29,11 +29,90 @@ _INIT = {
 }
 
 
+def _aligned(x):
+    """``x`` itself when the engine can read it in place (C-contiguous and
+    aligned for its dtype), else an aligned C-ordered copy: arrays
+    unpickled from a byte stream can start at any address."""
+    if x.flags.c_contiguous and x.flags.aligned:
+        return x
+    return np.array(x, order="C", copy=True)
+
+
 def _check(name, value, ok, expected):
     if not ok:
         raise ValueError(
             f"The '{name}' parameter of GaussianMixture must be {expected}. Got {value!r} instead."
         )
+
+
+# scikit-learn's message for a covariance that cannot be factored; the
+# engine's own message (component, iteration) follows it.
+_ILL_DEFINED = (
+    "Fitting the mixture model failed because some components have ill-defined "
+    "empirical covariance (for instance caused by singleton or collapsed samples). "
+    "Try to decrease the number of components, increase reg_covar, or scale the "
+    "input data."
+)
+
+
+def _engine_error(e):
+    """An engine ValueError, with scikit-learn's wording where it has one."""
+    text = str(e)
+    if "became singular" in text or "not symmetric positive definite" in text:
+        return ValueError(f"{_ILL_DEFINED} The engine says: {text}")
+    return e
+
+
+def _check_shape(param, shape, name):
+    param = np.array(param)
+    if param.shape != shape:
+        raise ValueError(
+            f"The parameter '{name}' should have the shape of {shape}, but got {param.shape}"
+        )
+
+
+def _check_weights(weights, k):
+    """scikit-learn's checks of ``weights_init`` (same messages)."""
+    weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
+    _check_shape(weights, (k,), "weights")
+    if np.any(np.less(weights, 0.0)) or np.any(np.greater(weights, 1.0)):
+        # (scikit-learn names the minimum "max value" and the maximum "min value")
+        raise ValueError(
+            "The parameter 'weights' should be in the range [0, 1], but got "
+            f"max value {np.min(weights):.5f}, min value {np.max(weights):.5f}"
+        )
+    atol = 1e-6 if weights.dtype == np.float32 else 1e-8
+    if not np.allclose(np.abs(1.0 - np.sum(weights)), 0.0, atol=atol):
+        raise ValueError(
+            f"The parameter 'weights' should be normalized, but got sum(weights) = {np.sum(weights):.5f}"
+        )
+    return weights
+
+
+def _check_means(means, k, d):
+    means = check_array(means, dtype=[np.float64, np.float32], ensure_2d=False)
+    _check_shape(means, (k, d), "means")
+    return means
+
+
+def _check_precisions(precisions, covariance_type, k, d):
+    """scikit-learn's checks of ``precisions_init`` (same messages)."""
+    precisions = check_array(
+        precisions, dtype=[np.float64, np.float32], ensure_2d=False,
+        allow_nd=covariance_type == "full",
+    )
+    shapes = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
+    _check_shape(precisions, shapes[covariance_type], f"{covariance_type} precision")
+    if covariance_type in ("diag", "spherical"):
+        if np.any(np.less_equal(precisions, 0.0)):
+            raise ValueError(f"'{covariance_type} precision' should be positive")
+    else:
+        for p in precisions if covariance_type == "full" else [precisions]:
+            if not (np.allclose(p, p.T) and np.all(np.linalg.eigvalsh(p) > 0.0)):
+                raise ValueError(
+                    f"'{covariance_type} precision' should be symmetric, positive-definite"
+                )
+    return precisions
 
 
 def _covariances_from_precisions(precisions, covariance_type):
@@ -153,10 +232,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         _check("verbose_interval", self.verbose_interval, isint(self.verbose_interval) and self.verbose_interval >= 1, "an int in the range [1, inf)")
 
     def _validate(self, X, reset):
-        return _validate_data(
+        X = _validate_data(
             self, X, reset=reset, dtype=[np.float64, np.float32], order="C",
             ensure_min_samples=2 if reset else 1,
         )
+        return _aligned(X)
 
     def _initial_model(self, X, sample_weight, seed):
         """The engine's initial model, with any given parameters substituted."""
@@ -165,6 +245,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return self._model
         if self.weights_init is None and self.means_init is None and self.precisions_init is None:
             return None
+        if self.weights_init is not None:
+            _check_weights(self.weights_init, k)
+        if self.means_init is not None:
+            _check_means(self.means_init, k, d)
+        if self.precisions_init is not None:
+            _check_precisions(self.precisions_init, ct, k, d)
         if self.precisions_init is not None and self.weights_init is not None and self.means_init is not None:
             base_w, base_m, base_c = None, None, None
         else:
@@ -214,23 +300,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         sw = None
         if sample_weight is not None:
-            sw = np.ascontiguousarray(sample_weight, dtype=np.float64).ravel()
+            sw = _aligned(np.asarray(sample_weight, dtype=np.float64).ravel())
             if sw.shape[0] != X.shape[0]:
                 raise ValueError(
                     f"sample_weight.shape == {np.shape(sample_weight)}, expected ({X.shape[0]},)!"
                 )
-        rs = check_random_state(self.random_state)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
-        init_model = self._initial_model(X, sw, seed)
-        n_init = 1 if init_model is not None else self.n_init
-        callback = self._progress_callback()
-        model, report = _gmm.fit(
-            X, self.n_components, self.covariance_type, self.tol, self.reg_covar,
-            self.max_iter, n_init, _INIT[self.init_params], seed,
-            init_model=init_model, sample_weight=sw,
-            reseed_collapsed=bool(self.reseed_collapsed), n_threads=self.n_threads,
-            callback=callback,
-        )
+        seed = self._draw_seed()
+        warm = self.warm_start and hasattr(self, "_model")
+        if warm and self._model.n_features != X.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but GaussianMixture is expecting "
+                f"{self._model.n_features} features as input."
+            )
+        try:
+            init_model = self._initial_model(X, sw, seed)
+            n_init = 1 if init_model is not None else self.n_init
+            callback = self._progress_callback()
+            model, report = _gmm.fit(
+                X, self.n_components, self.covariance_type, self.tol, self.reg_covar,
+                self.max_iter, n_init, _INIT[self.init_params], seed,
+                init_model=init_model, sample_weight=sw,
+                reseed_collapsed=bool(self.reseed_collapsed), n_threads=self.n_threads,
+                callback=callback,
+                # scikit-learn's warm start measures the first change from the
+                # lower bound the previous fit reached.
+                start_lower_bound=getattr(self, "lower_bound_", None) if warm else None,
+            )
+        except ValueError as e:
+            raise _engine_error(e) from None
         import json
 
         report = json.loads(report)
@@ -238,7 +335,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.converged_ = bool(report["converged"])
         self.n_iter_ = int(report["n_iter"])
         self.lower_bounds_ = list(report["lower_bounds"])
-        self.lower_bound_ = float(report["lower_bound"])
+        lb = report["lower_bound"]  # null in JSON when no iteration ran
+        self.lower_bound_ = -np.inf if lb is None else float(lb)
         self.report_ = report
         if self.verbose:
             print("Initialization converged." if self.converged_ else "Initialization did not converge.")
@@ -251,6 +349,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if _labels:
             return self.predict(X)
         return None
+
+    def _draw_seed(self):
+        """The engine's seed for one fit, drawn from ``random_state``."""
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _progress_callback(self):
         user, verbose, every = self.callback, self.verbose, self.verbose_interval
@@ -345,7 +447,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Sufficient statistics of one shard under the current parameters
         (merge shards' with ``SufficientStats.merge``, then ``m_step``)."""
         X = self._prepare(X)
-        sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
+        sw = None if sample_weight is None else _aligned(np.asarray(sample_weight, dtype=np.float64).ravel())
         return self._model.statistics(X, sw, self.n_threads)
 
     def m_step(self, stats, iteration=1):

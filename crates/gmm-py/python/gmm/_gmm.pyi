@@ -57,6 +57,9 @@ class Model:
     def sample(
         self, n: int, seed: int
     ) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+    def with_fit_info(
+        self, converged: bool, n_iter: int, lower_bound: float
+    ) -> "Model": ...
     def to_json(self) -> str: ...
     @staticmethod
     def from_json(text: str) -> "Model": ...
@@ -98,6 +101,21 @@ def fit(
     reseed_collapsed: bool = False,
     n_threads: Optional[int] = None,
     callback: Optional[Callable[[int, int, float, float, float], Optional[bool]]] = None,
+    start_lower_bound: Optional[float] = None,
 ) -> Tuple[Model, str]:
     """Fits a mixture; returns the model and the report JSON of ``gmm fit --report``."""
+    ...
+
+def initialise(
+    x: Any,
+    n_components: int,
+    covariance_type_name: str,
+    reg_covar: float,
+    init: str,
+    seed: int,
+    restart: int,
+    sample_weight: Optional[npt.NDArray[np.float64]] = None,
+    n_threads: Optional[int] = None,
+) -> Model:
+    """The initial model restart ``restart`` of ``fit`` (same seed) starts from."""
     ...
