@@ -748,3 +748,39 @@ fn a_model_file_round_trip_keeps_every_bit() {
         assert_eq!(back, fit.model, "{ct}");
     }
 }
+
+/// The default k-means init on data large enough to seed on a sample (past
+/// 64 blocks): the same bits on 1, 2 and 3 threads, and EM from it reaches
+/// the optimum EM reaches from the true parameters.
+#[test]
+fn the_sampled_kmeans_init_is_thread_independent_and_as_good_as_the_truth() {
+    let n = 70 * BLOCK_ROWS + 123;
+    let x = Preset::Seed2d.generate(Some(n), 3);
+    let data = DataView::new(&x, n, 2).unwrap();
+    // Run to convergence, so that both fits stop at the optimum they reach.
+    let params = GaussianMixtureParams::new(3)
+        .seed(5)
+        .tol(1e-10)
+        .max_iter(1000);
+    let fits: Vec<_> = [1, 2, 3]
+        .iter()
+        .map(|&t| in_pool(t, || params.fit(data).unwrap()))
+        .collect();
+    for f in &fits[1..] {
+        assert_eq!(f.model.means(), fits[0].model.means());
+        assert_eq!(f.report.lower_bounds, fits[0].report.lower_bounds);
+    }
+    let truth = params
+        .clone()
+        .init(Init::Given(Preset::Seed2d.truth(3)))
+        .fit(data)
+        .unwrap();
+    let ours = &fits[0].report;
+    assert!(ours.converged && truth.report.converged);
+    assert!(
+        ours.lower_bound >= truth.report.lower_bound - 1e-9,
+        "{} < {}",
+        ours.lower_bound,
+        truth.report.lower_bound
+    );
+}

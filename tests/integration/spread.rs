@@ -358,3 +358,18 @@ fn score_is_collective_and_predict_covers_the_rows_held() {
         assert_eq!(local, labels[rows].to_vec());
     }
 }
+
+/// Past 64 blocks (524,288 rows) the k-means init seeds and first iterates
+/// on a sample of whole blocks gathered from every process: weighted,
+/// float32 and uneven shares give the single-process bits.
+#[test]
+fn the_sampled_kmeans_init_gives_the_same_bits_on_any_number_of_processes() {
+    let n = 5 * GROUP_ROWS + 31;
+    assert!(n > 64 * gmm::BLOCK_ROWS, "the sample must be in use");
+    let x = seed2d(n);
+    let w: Vec<f64> = (0..n).map(|i| 0.5 + ((i * 7) % 5) as f64 * 0.25).collect();
+    let params = GaussianMixtureParams::new(3).max_iter(6).seed(4);
+    check_spread(&x, 2, &params, Some(&w), &[2, 3], "sampled, weighted");
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    check_spread(&x32, 2, &params, None, &[1, 4], "sampled, float32");
+}

@@ -24,42 +24,47 @@ impl Columns {
     }
 
     /// Loads rows `lo..hi` (at most `CHUNK_ROWS`).
+    #[inline(always)]
     pub(crate) fn load<D: Rows>(&mut self, data: &D, lo: usize, hi: usize) {
         debug_assert!(hi - lo <= CHUNK_ROWS);
-        let (d, xt) = (self.d, &mut self.xt);
-        let mut i = 0;
-        let mut put = |p: Piece<'_, D::Elem>| {
-            let m = p.n_samples();
-            for (a, col) in xt.chunks_exact_mut(CHUNK_ROWS).enumerate() {
-                let out = &mut col[i..i + m];
-                match p {
-                    Piece::Rows(v) => {
-                        let values = v.as_slice().iter().skip(a).step_by(d);
-                        for (c, x) in out.iter_mut().zip(values) {
-                            *c = x.to_f64();
-                        }
-                    }
-                    Piece::Columns(v) => {
-                        for (c, x) in out.iter_mut().zip(v.column(a)) {
-                            *c = x.to_f64();
-                        }
-                    }
-                }
-            }
-            i += m;
-        };
         if let Some(v) = data.contiguous(lo, hi) {
-            put(Piece::Rows(v))
+            self.put(0, Piece::Rows(v));
         } else if let Some(v) = data.column_view(lo, hi) {
-            put(Piece::Columns(v))
+            self.put(0, Piece::Columns(v));
         } else {
-            data.for_each_piece(lo, hi, &mut put)
+            let mut i = 0;
+            data.for_each_piece(lo, hi, &mut |p| {
+                let m = p.n_samples();
+                self.put(i, p);
+                i += m;
+            });
         }
         self.len = hi - lo;
     }
 
+    /// Writes the rows of `p` as rows `i..` of the chunk, column by column.
+    #[inline(always)]
+    fn put<T: Scalar>(&mut self, i: usize, p: Piece<'_, T>) {
+        let (d, m) = (self.d, p.n_samples());
+        for (a, col) in self.xt.chunks_exact_mut(CHUNK_ROWS).enumerate() {
+            let out = &mut col[i..i + m];
+            match p {
+                Piece::Rows(v) => {
+                    for (c, row) in out.iter_mut().zip(v.as_slice().chunks_exact(d)) {
+                        *c = row[a].to_f64();
+                    }
+                }
+                Piece::Columns(v) => {
+                    for (c, x) in out.iter_mut().zip(v.column(a)) {
+                        *c = x.to_f64();
+                    }
+                }
+            }
+        }
+    }
+
     /// `out[i] = |x_i - c|^2` for the loaded rows.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn sq_dists(&self, c: &[f64], out: &mut [f64]) {
         let out = &mut out[..self.len];
         out.fill(0.0);
@@ -73,13 +78,14 @@ impl Columns {
     }
 
     /// Feature `a` of loaded row `i`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn at(&self, i: usize, a: usize) -> f64 {
         self.xt[a * CHUNK_ROWS + i]
     }
 
     /// The nearest of `centres` (`K x D`) to each loaded row (ties: the lowest
     /// index), into `best`; `dist` is scratch.
+    #[inline(always)]
     pub(crate) fn nearest(
         &self,
         centres: &[f64],
@@ -102,35 +108,42 @@ impl Columns {
     }
 }
 
-/// One-hot responsibilities (`m x K`, zeroed) of rows `row0..row0 + m` for
-/// their nearest centre, with a per-thread scratch (no allocation per call).
-pub(crate) fn assign_nearest<D: Rows>(
-    data: &D,
-    centres: &[f64],
-    k: usize,
-    row0: usize,
-    m: usize,
-    resp: &mut [f64],
-) {
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Option<Columns>> =
-            const { std::cell::RefCell::new(None) };
+/// How an initialisation assigns a chunk's rows to components: `fill` writes
+/// the responsibilities of rows `row0..row0 + m` (`m x K`, row-major) into
+/// `resp`; `cols` is scratch for distance kernels. Implementations are
+/// `#[inline(always)]` so that they run inside the pass's SIMD dispatch.
+pub(crate) trait Assignment<D: Rows>: Sync {
+    fn fill(&self, cols: &mut Columns, data: &D, row0: usize, m: usize, resp: &mut [f64]);
+}
+
+/// Any `fill(row0, m, resp)` closure.
+impl<D: Rows, F: Fn(usize, usize, &mut [f64]) + Sync> Assignment<D> for F {
+    #[inline(always)]
+    fn fill(&self, _: &mut Columns, _: &D, row0: usize, m: usize, resp: &mut [f64]) {
+        self(row0, m, resp)
     }
-    let d = data.n_features();
-    SCRATCH.with_borrow_mut(|scratch| {
-        let cols = match scratch {
-            Some(c) if c.d == d => c,
-            _ => scratch.insert(Columns::new(d)),
-        };
+}
+
+/// One-hot responsibilities of each row for its nearest of `centres`
+/// (`K x D`; ties: the lowest index).
+pub(crate) struct Nearest<'a> {
+    pub(crate) centres: &'a [f64],
+}
+
+impl<D: Rows> Assignment<D> for Nearest<'_> {
+    #[inline(always)]
+    fn fill(&self, cols: &mut Columns, data: &D, row0: usize, m: usize, resp: &mut [f64]) {
+        let k = self.centres.len() / cols.d;
+        resp[..m * k].fill(0.0);
         let (mut best, mut best_d, mut dist) =
             ([0; CHUNK_ROWS], [0.0; CHUNK_ROWS], [0.0; CHUNK_ROWS]);
         for lo in (0..m).step_by(CHUNK_ROWS) {
             let hi = (lo + CHUNK_ROWS).min(m);
             cols.load(data, row0 + lo, row0 + hi);
-            cols.nearest(centres, &mut best, &mut best_d, &mut dist);
+            cols.nearest(self.centres, &mut best, &mut best_d, &mut dist);
             for i in 0..hi - lo {
                 resp[(lo + i) * k + best[i]] = 1.0;
             }
         }
-    });
+    }
 }

@@ -21,6 +21,7 @@ use crate::blocks::{
 };
 use crate::covariance::CovarianceType;
 use crate::data::Rows;
+use crate::distances::{Assignment, Columns};
 use crate::kernel::layout::Aligned;
 use crate::kernel::{self, AccumulateWork, Chunk, ChunkPass, LogProbs, Prepared, for_each_chunk};
 use crate::stats::SufficientStats;
@@ -298,32 +299,10 @@ pub(crate) fn from_responsibilities<D: Rows>(
     weights: Option<&[f64]>,
     covariance_type: CovarianceType,
     k: usize,
-    fill: impl Fn(usize, usize, &mut [f64]) + Sync,
+    fill: impl Assignment<D>,
 ) -> (SufficientStats, Vec<f64>) {
     let d = data.n_features();
-    let zero_means = vec![0.0; k * d];
-    let no_shift = vec![0.0; d];
-    let pass = |means: &[f64]| {
-        fold_stats(data, covariance_type, k, d, None, |start, end| {
-            let mut pass = Assigned {
-                data,
-                weights,
-                fill: &fill,
-                means,
-                no_shift: &no_shift,
-                k,
-                stats: SufficientStats::zeros(covariance_type, k, d),
-                chunk: Chunk::new(d),
-                work: AccumulateWork::new(d),
-                rows: vec![0.0; CHUNK_ROWS * k],
-                resp: Aligned::zeros(CHUNK_ROWS * k),
-            };
-            for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
-            pass.stats
-        })
-        .expect("no stop flag: the pass completes")
-    };
-    let first = pass(&zero_means);
+    let first = statistics_about(data, weights, covariance_type, &vec![0.0; k * d], &fill);
     let mut means = vec![0.0; k * d];
     for c in 0..k {
         let nk = first.nk()[c];
@@ -333,7 +312,45 @@ pub(crate) fn from_responsibilities<D: Rows>(
             }
         }
     }
-    (pass(&means), means)
+    (
+        statistics_about(data, weights, covariance_type, &means, &fill),
+        means,
+    )
+}
+
+/// One pass: the statistics of the responsibilities `fill` writes (see
+/// [`from_responsibilities`]), centred on `centres` (`K x D`). The M-step
+/// from them is exact whatever the centres; centres near the means (the
+/// converged centres of k-means) lose nothing to cancellation.
+pub(crate) fn statistics_about<D: Rows>(
+    data: &D,
+    weights: Option<&[f64]>,
+    covariance_type: CovarianceType,
+    centres: &[f64],
+    fill: &impl Assignment<D>,
+) -> SufficientStats {
+    let d = data.n_features();
+    let k = centres.len() / d;
+    let no_shift = vec![0.0; d];
+    fold_stats(data, covariance_type, k, d, None, |start, end| {
+        let mut pass = Assigned {
+            data,
+            weights,
+            fill,
+            means: centres,
+            no_shift: &no_shift,
+            k,
+            stats: SufficientStats::zeros(covariance_type, k, d),
+            chunk: Chunk::new(d),
+            cols: Columns::new(d),
+            work: AccumulateWork::new(d),
+            rows: vec![0.0; CHUNK_ROWS * k],
+            resp: Aligned::zeros(CHUNK_ROWS * k),
+        };
+        for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
+        pass.stats
+    })
+    .expect("no stop flag: the pass completes")
 }
 
 /// The statistics of one block under given responsibilities.
@@ -346,6 +363,8 @@ struct Assigned<'a, D: Rows, F> {
     k: usize,
     stats: SufficientStats,
     chunk: Chunk,
+    /// Scratch of the assignment's distance kernels.
+    cols: Columns,
     work: AccumulateWork,
     /// Responsibilities of the chunk's rows, row-major (`m x K`).
     rows: Vec<f64>,
@@ -353,12 +372,13 @@ struct Assigned<'a, D: Rows, F> {
     resp: Aligned,
 }
 
-impl<D: Rows, F: Fn(usize, usize, &mut [f64])> ChunkPass for Assigned<'_, D, F> {
+impl<D: Rows, F: Assignment<D>> ChunkPass for Assigned<'_, D, F> {
     #[inline(always)]
     fn chunk<S: Simd>(&mut self, simd: S, lo: usize, hi: usize) {
         let k = self.k;
         let m = self.chunk.load(self.data, lo, hi, self.no_shift);
-        (self.fill)(lo, m, &mut self.rows[..m * k]);
+        self.fill
+            .fill(&mut self.cols, self.data, lo, m, &mut self.rows[..m * k]);
         match self.weights {
             None => self.stats.add_rows(0.0, m as f64),
             Some(w) => {

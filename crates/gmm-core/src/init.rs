@@ -19,13 +19,15 @@ use rayon::prelude::*;
 
 use crate::blocks::{BLOCK_ROWS, CHUNK_ROWS, fold_blocks, fold_blocks_into};
 use crate::covariance::CovarianceType;
-use crate::data::{Piece, Rows, Scalar};
-use crate::distances::{Columns, assign_nearest};
+use crate::data::{DataView, Piece, Rows, Scalar};
+use crate::distances::{Columns, Nearest};
 use crate::distributed::Scope;
 use crate::error::Result;
-use crate::estep::from_responsibilities;
+use crate::estep::{from_responsibilities, statistics_about};
+use crate::kernel::{ChunkPass, for_each_chunk};
 use crate::model::GaussianMixture;
 use crate::mstep;
+use crate::sample::block_sample;
 use crate::stats::SufficientStats;
 
 pub(crate) use crate::blocks::derive_seed;
@@ -261,18 +263,6 @@ fn kmeans_plus_plus_buffered<D: Rows>(
                 .map(|c| sq_dist(x, c))
                 .fold(f64::INFINITY, f64::min)
     };
-    // The same for the rows loaded in `cols` (first row `lo`), into `near`:
-    // `min_c w |x - c|^2`, which has the bits of `w min_c |x - c|^2`.
-    let recompute_chunk =
-        |cols: &Columns, lo: usize, centres: &[f64], near: &mut [f64], dist: &mut [f64]| {
-            near[..cols.len].fill(f64::INFINITY);
-            for c in centres.chunks_exact(d) {
-                cols.sq_dists(c, dist);
-                for i in 0..cols.len {
-                    near[i] = (wt(lo + i) * dist[i]).min(near[i]);
-                }
-            }
-        };
     // The same distances, kept per row while they fit the memory bound.
     let mut buffer: Option<Vec<f64>> = (le - ls <= buffer_rows).then(|| {
         let mut b = vec![0.0; le - ls];
@@ -280,10 +270,8 @@ fn kmeans_plus_plus_buffered<D: Rows>(
             .enumerate()
             .for_each(|(j, out)| {
                 let lo = ls + j * CHUNK_ROWS;
-                let mut cols = Columns::new(d);
-                let mut dist = vec![0.0; CHUNK_ROWS];
-                cols.load(data, lo, lo + out.len());
-                recompute_chunk(&cols, lo, &centres, out, &mut dist);
+                let mut pass = Closest::new(data, weights, &centres, out);
+                for_each_chunk(pulp::Arch::new(), lo, lo + pass.out.len(), &mut pass);
             });
         b
     });
@@ -331,44 +319,19 @@ fn kmeans_plus_plus_buffered<D: Rows>(
         fold_blocks(
             data,
             |_, start, end| {
-                let mut p = vec![0.0; trials];
-                let mut cols = Columns::new(d);
-                let mut dist = vec![0.0; trials * CHUNK_ROWS];
-                let mut near = vec![0.0; CHUNK_ROWS];
-                for lo in (start..end).step_by(CHUNK_ROWS) {
-                    let hi = (lo + CHUNK_ROWS).min(end);
-                    cols.load(data, lo, hi);
-                    match &buffer {
-                        Some(c) => near[..hi - lo].copy_from_slice(&c[lo - ls..hi - ls]),
-                        None => {
-                            let (scratch, _) = dist.split_at_mut(CHUNK_ROWS);
-                            recompute_chunk(&cols, lo, &centres, &mut near, scratch);
-                        }
-                    }
-                    for (t, out) in dist.chunks_exact_mut(CHUNK_ROWS).enumerate() {
-                        cols.sq_dists(&candidates[t * d..(t + 1) * d], out);
-                    }
-                    // Row by row, candidates side by side: the sums are in
-                    // row order, as the search below assumes.
-                    let m = hi - lo;
-                    match weights {
-                        None => {
-                            for i in 0..m {
-                                for (t, pt) in p.iter_mut().enumerate() {
-                                    *pt += (1.0 * dist[t * CHUNK_ROWS + i]).min(near[i]);
-                                }
-                            }
-                        }
-                        Some(w) => {
-                            for (i, &w) in w[lo..hi].iter().enumerate() {
-                                for (t, pt) in p.iter_mut().enumerate() {
-                                    *pt += (w * dist[t * CHUNK_ROWS + i]).min(near[i]);
-                                }
-                            }
-                        }
-                    }
-                }
-                p
+                let mut pass = Potentials {
+                    data,
+                    weights,
+                    closest: buffer.as_deref().map(|c| (c, ls)),
+                    centres: &centres,
+                    candidates: &candidates,
+                    sums: vec![0.0; trials],
+                    cols: Columns::new(d),
+                    dist: vec![0.0; trials * CHUNK_ROWS],
+                    near: [0.0; CHUNK_ROWS],
+                };
+                for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
+                pass.sums
             },
             |p| {
                 for (a, b) in pots.iter_mut().zip(p) {
@@ -389,13 +352,9 @@ fn kmeans_plus_plus_buffered<D: Rows>(
                 .enumerate()
                 .for_each(|(j, part)| {
                     let lo = ls + j * CHUNK_ROWS;
-                    let mut cols = Columns::new(d);
-                    let mut dist = vec![0.0; CHUNK_ROWS];
-                    cols.load(data, lo, lo + part.len());
-                    cols.sq_dists(kept, &mut dist);
-                    for (i, v) in part.iter_mut().enumerate() {
-                        *v = (wt(lo + i) * dist[i]).min(*v);
-                    }
+                    let mut pass = Closest::new(data, weights, kept, part);
+                    pass.keep = true;
+                    for_each_chunk(pulp::Arch::new(), lo, lo + pass.out.len(), &mut pass);
                 });
         }
         centres.extend_from_slice(kept);
@@ -407,6 +366,128 @@ fn kmeans_plus_plus_buffered<D: Rows>(
         }
     }
     Some(chosen)
+}
+
+/// One chunk's weighted squared distances to the closest of `centres`,
+/// `min_c w |x - c|^2` (the bits of `w min_c |x - c|^2`), into `out`; with
+/// `keep`, the minimum with what `out` holds already. Compiled inside the
+/// chunk's SIMD dispatch.
+struct Closest<'a, D> {
+    data: &'a D,
+    weights: Option<&'a [f64]>,
+    centres: &'a [f64],
+    out: &'a mut [f64],
+    keep: bool,
+    cols: Columns,
+    dist: [f64; CHUNK_ROWS],
+}
+
+impl<'a, D: Rows> Closest<'a, D> {
+    fn new(
+        data: &'a D,
+        weights: Option<&'a [f64]>,
+        centres: &'a [f64],
+        out: &'a mut [f64],
+    ) -> Self {
+        let d = data.n_features();
+        Self {
+            data,
+            weights,
+            centres,
+            out,
+            keep: false,
+            cols: Columns::new(d),
+            dist: [0.0; CHUNK_ROWS],
+        }
+    }
+}
+
+impl<D: Rows> ChunkPass for Closest<'_, D> {
+    #[inline(always)]
+    fn chunk<S: pulp::Simd>(&mut self, _: S, lo: usize, hi: usize) {
+        let m = hi - lo;
+        self.cols.load(self.data, lo, hi);
+        let out = &mut self.out[..m];
+        if !self.keep {
+            out.fill(f64::INFINITY);
+        }
+        for c in self.centres.chunks_exact(self.cols.d) {
+            self.cols.sq_dists(c, &mut self.dist);
+            match self.weights {
+                None => {
+                    for (o, &t) in out.iter_mut().zip(&self.dist[..m]) {
+                        *o = (1.0 * t).min(*o);
+                    }
+                }
+                Some(w) => {
+                    for ((o, &t), &w) in out.iter_mut().zip(&self.dist[..m]).zip(&w[lo..hi]) {
+                        *o = (w * t).min(*o);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One block's k-means++ potentials of the candidates:
+/// `sum_n min(closest_n, w_n |x_n - cand|^2)` per candidate, rows in order
+/// (as the search for a drawn row assumes). `closest` is the buffer of
+/// closest distances (and its first row), or `None` to recompute them from
+/// `centres`. Compiled inside the block's SIMD dispatch.
+struct Potentials<'a, D> {
+    data: &'a D,
+    weights: Option<&'a [f64]>,
+    closest: Option<(&'a [f64], usize)>,
+    centres: &'a [f64],
+    candidates: &'a [f64],
+    sums: Vec<f64>,
+    cols: Columns,
+    dist: Vec<f64>,
+    near: [f64; CHUNK_ROWS],
+}
+
+impl<D: Rows> ChunkPass for Potentials<'_, D> {
+    #[inline(always)]
+    fn chunk<S: pulp::Simd>(&mut self, _: S, lo: usize, hi: usize) {
+        let (d, m) = (self.cols.d, hi - lo);
+        self.cols.load(self.data, lo, hi);
+        match self.closest {
+            Some((c, ls)) => self.near[..m].copy_from_slice(&c[lo - ls..hi - ls]),
+            None => {
+                let near = &mut self.near[..m];
+                near.fill(f64::INFINITY);
+                let dist = &mut self.dist[..CHUNK_ROWS];
+                for c in self.centres.chunks_exact(d) {
+                    self.cols.sq_dists(c, dist);
+                    for i in 0..m {
+                        let w = self.weights.map_or(1.0, |w| w[lo + i]);
+                        near[i] = (w * dist[i]).min(near[i]);
+                    }
+                }
+            }
+        }
+        for (t, out) in self.dist.chunks_exact_mut(CHUNK_ROWS).enumerate() {
+            self.cols
+                .sq_dists(&self.candidates[t * d..(t + 1) * d], out);
+        }
+        let (p, dist, near) = (&mut self.sums, &self.dist, &self.near);
+        match self.weights {
+            None => {
+                for i in 0..m {
+                    for (t, pt) in p.iter_mut().enumerate() {
+                        *pt += (1.0 * dist[t * CHUNK_ROWS + i]).min(near[i]);
+                    }
+                }
+            }
+            Some(w) => {
+                for (i, &w) in w[lo..hi].iter().enumerate() {
+                    for (t, pt) in p.iter_mut().enumerate() {
+                        *pt += (w * dist[t * CHUNK_ROWS + i]).min(near[i]);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The first row whose cumulative weight exceeds `target` (blocks summed in
@@ -453,45 +534,42 @@ fn search_cumulative(
 }
 
 /// Lloyd's algorithm from `centres` until the squared centre shift is below
-/// `KMEANS_TOL` times the mean column variance, or `KMEANS_MAX_ITER`.
-/// An empty cluster keeps its centre.
+/// `tol` (`KMEANS_TOL` times the mean column variance), or `max_iter` iterations.
+/// An empty cluster keeps its centre. Iterations are reported to `progress`
+/// numbered from `done + 1` (of `KMEANS_MAX_ITER`, so that a sample's and
+/// then the data's iterations make one sequence); returns the centres and
+/// the iterations run.
 pub(crate) fn lloyd<D: Rows>(
     data: &D,
     weights: Option<&[f64]>,
     mut centres: Vec<f64>,
     k: usize,
+    tol: f64,
+    (done, max_iter): (usize, usize),
     progress: &mut dyn FnMut(InitPhase, usize, usize) -> ControlFlow<()>,
-) -> Option<Vec<f64>> {
+) -> Option<(Vec<f64>, usize)> {
     let d = data.n_features();
-    let tol = KMEANS_TOL * mean_column_variance(data);
-    for iteration in 1..=KMEANS_MAX_ITER {
+    let mut ran = 0;
+    for iteration in 1..=max_iter {
+        ran = iteration;
         // Per block: the sums of each cluster's rows, then their weights.
         let mut acc = vec![0.0; k * d + k];
         fold_blocks_into(
             data,
             &mut acc,
             |_, start, end| {
-                let mut sc = vec![0.0; k * d + k];
-                let (s, c) = sc.split_at_mut(k * d);
-                let mut cols = Columns::new(d);
-                let (mut best, mut best_d, mut dist) = (
-                    vec![0; CHUNK_ROWS],
-                    vec![0.0; CHUNK_ROWS],
-                    vec![0.0; CHUNK_ROWS],
-                );
-                for lo in (start..end).step_by(CHUNK_ROWS) {
-                    let hi = (lo + CHUNK_ROWS).min(end);
-                    cols.load(data, lo, hi);
-                    cols.nearest(&centres, &mut best, &mut best_d, &mut dist);
-                    for i in 0..hi - lo {
-                        let (b, w) = (best[i], weights.map_or(1.0, |w| w[lo + i]));
-                        c[b] += w;
-                        for (a, v) in s[b * d..(b + 1) * d].iter_mut().enumerate() {
-                            *v += w * cols.at(i, a);
-                        }
-                    }
-                }
-                sc
+                let mut pass = LloydBlock {
+                    data,
+                    weights,
+                    centres: &centres,
+                    sums: vec![0.0; k * d + k],
+                    cols: Columns::new(d),
+                    best: [0; CHUNK_ROWS],
+                    best_d: [0.0; CHUNK_ROWS],
+                    dist: [0.0; CHUNK_ROWS],
+                };
+                for_each_chunk(pulp::Arch::new(), start, end, &mut pass);
+                pass.sums
             },
             |acc, sc| acc.iter_mut().zip(sc).for_each(|(a, b)| *a += b),
         );
@@ -507,14 +585,51 @@ pub(crate) fn lloyd<D: Rows>(
                 }
             }
         }
-        if progress(InitPhase::Lloyd, iteration, KMEANS_MAX_ITER).is_break() {
+        if progress(InitPhase::Lloyd, done + iteration, KMEANS_MAX_ITER).is_break() {
             return None;
         }
         if shift <= tol {
             break;
         }
     }
-    Some(centres)
+    Some((centres, ran))
+}
+
+/// One block of a Lloyd iteration: each row's nearest centre, then the
+/// (weighted) sums of each cluster's rows and their weights (`K x D`, then
+/// `K`), rows in order; compiled inside the block's SIMD dispatch.
+struct LloydBlock<'a, D> {
+    data: &'a D,
+    weights: Option<&'a [f64]>,
+    centres: &'a [f64],
+    sums: Vec<f64>,
+    cols: Columns,
+    best: [usize; CHUNK_ROWS],
+    best_d: [f64; CHUNK_ROWS],
+    dist: [f64; CHUNK_ROWS],
+}
+
+impl<D: Rows> ChunkPass for LloydBlock<'_, D> {
+    #[inline(always)]
+    fn chunk<S: pulp::Simd>(&mut self, _simd: S, lo: usize, hi: usize) {
+        let d = self.cols.d;
+        let k = self.centres.len() / d;
+        self.cols.load(self.data, lo, hi);
+        self.cols.nearest(
+            self.centres,
+            &mut self.best,
+            &mut self.best_d,
+            &mut self.dist,
+        );
+        let (s, c) = self.sums.split_at_mut(k * d);
+        for i in 0..hi - lo {
+            let (b, w) = (self.best[i], self.weights.map_or(1.0, |w| w[lo + i]));
+            c[b] += w;
+            for (a, v) in s[b * d..(b + 1) * d].iter_mut().enumerate() {
+                *v += w * self.cols.at(i, a);
+            }
+        }
+    }
 }
 
 /// Calls `f(&mut acc[a], x, a)` for every value `x` of column `a` of rows
@@ -575,8 +690,35 @@ fn mean_column_variance<D: Rows>(data: &D) -> f64 {
     sq.iter().sum::<f64>() / (n as f64 * d as f64)
 }
 
+/// Lloyd iterations on all rows that a sample's iterations leave at least.
+const FULL_LLOYD_MIN_ITER: usize = 20;
+
+/// k-means++ seeding then Lloyd on `data` (all rows, or a sample of them):
+/// the centres, and Lloyd's iterations.
+fn seed_and_iterate<D: Rows>(
+    data: &D,
+    weights: Option<&[f64]>,
+    k: usize,
+    seed: u64,
+    (tol, max_iter): (f64, usize),
+    progress: &mut dyn FnMut(InitPhase, usize, usize) -> ControlFlow<()>,
+) -> Option<(Vec<f64>, usize)> {
+    let d = data.n_features();
+    let seeds = kmeans_plus_plus(data, k, weights, seed, progress)?;
+    let mut centres = vec![0.0; k * d];
+    for (c, &r) in seeds.iter().enumerate() {
+        row_f64(data, r, &mut centres[c * d..(c + 1) * d]);
+    }
+    lloyd(data, weights, centres, k, tol, (0, max_iter), progress)
+}
+
 /// k-means initialisation: k-means++ seeding, Lloyd, then the M-step from the
 /// hard assignment of every row to its nearest centre.
+///
+/// On large data (see [`crate::sample`]) the seeding and Lloyd run first on a
+/// sample of whole blocks spread through the data, and Lloyd then continues
+/// on every row from the sample's centres until it converges by the same
+/// rule: a few passes over the data instead of one per Lloyd iteration.
 pub(crate) fn kmeans<D: Rows>(
     data: &D,
     weights: Option<&[f64]>,
@@ -587,28 +729,40 @@ pub(crate) fn kmeans<D: Rows>(
     progress: &mut dyn FnMut(InitPhase, usize, usize) -> ControlFlow<()>,
 ) -> Result<Option<GaussianMixture>> {
     let d = data.n_features();
-    let Some(seeds) = kmeans_plus_plus(data, k, weights, seed, progress) else {
+    let centres = match block_sample(data, weights, k) {
+        None => {
+            let tol = KMEANS_TOL * mean_column_variance(data);
+            seed_and_iterate(data, weights, k, seed, (tol, KMEANS_MAX_ITER), progress)
+        }
+        Some(sample) => {
+            let view = DataView::new(&sample.rows, sample.n, d)?;
+            let w = sample.weights.as_deref();
+            // The tolerance from the sample's variance serves both stages
+            // (it estimates the data's; two passes over the data saved).
+            let tol = KMEANS_TOL * mean_column_variance(&view);
+            let first = KMEANS_MAX_ITER - FULL_LLOYD_MIN_ITER;
+            seed_and_iterate(&view, w, k, seed, (tol, first), progress).and_then(|(c, ran)| {
+                lloyd(
+                    data,
+                    weights,
+                    c,
+                    k,
+                    tol,
+                    (ran, KMEANS_MAX_ITER - ran),
+                    progress,
+                )
+            })
+        }
+    };
+    let Some((centres, _)) = centres else {
         return Ok(None);
     };
-    let mut centres = vec![0.0; k * d];
-    for (c, &r) in seeds.iter().enumerate() {
-        row_f64(data, r, &mut centres[c * d..(c + 1) * d]);
-    }
-    let Some(centres) = lloyd(data, weights, centres, k, progress) else {
-        return Ok(None);
-    };
-    from_assignment(
-        data,
-        weights,
-        k,
-        covariance_type,
-        reg_covar,
-        |row0, m, resp| {
-            resp.fill(0.0);
-            assign_nearest(data, &centres, k, row0, m, resp);
-        },
-    )
-    .map(Some)
+    // One pass: the statistics of the assignment to the final centres,
+    // centred on those centres (the means of the assignment are within one
+    // Lloyd step of them), and the M-step from them.
+    let fill = Nearest { centres: &centres };
+    let stats = statistics_about(data, weights, covariance_type, &centres, &fill);
+    m_step_at_init(covariance_type, &centres, &stats, reg_covar).map(Some)
 }
 
 #[cfg(test)]

@@ -39,7 +39,8 @@
 // Imports run one way (no cycle): the leaves `blocks`, `covariance`, `data`,
 // `error` -> `kernel` (per-chunk math on plain slices) -> `stats` -> `estep`
 // (passes over blocks) -> `mstep` (statistics -> parameters) -> `model` ->
-// `init` -> `fit` -> `select`; `reference` and `synthetic` beside them.
+// `init` (with `sample`, which imports only the leaves) -> `fit` -> `select`;
+// `reference` and `synthetic` beside them.
 mod blocks;
 mod covariance;
 mod data;
@@ -54,6 +55,7 @@ mod memory;
 mod model;
 mod mstep;
 pub mod reference;
+mod sample;
 mod select;
 mod stats;
 mod synthetic;

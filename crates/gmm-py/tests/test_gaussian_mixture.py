@@ -453,3 +453,16 @@ def test_the_type_stubs_match_the_extension_module():
     stub_params = [a.arg for a in fit_stub.args.args]
     sig = inspect.signature(_gmm.fit)
     assert stub_params == list(sig.parameters), (stub_params, list(sig.parameters))
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import gmm._estimator
+    import gmm._select
+    import gmm.dask
+
+    for module in (gmm, gmm._estimator, gmm._select, gmm.dask):
+        result = doctest.testmod(module)
+        assert result.attempted > 0, module.__name__
+        assert result.failed == 0, module.__name__

@@ -10,8 +10,8 @@ released, and gives the same bits on any number of threads.
 >>> rng = np.random.default_rng(0)
 >>> X = np.vstack([rng.normal(0, 1, (500, 2)), rng.normal(8, 1, (500, 2))])
 >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
->>> sorted(np.round(gm.means_[:, 0]).tolist())
-[0.0, 8.0]
+>>> sorted(int(round(v)) for v in gm.means_[:, 0])
+[0, 8]
 """
 
 from ._gmm import BLOCK_ROWS, Model, SufficientStats

@@ -29,8 +29,8 @@ Examples
 >>> x = np.vstack([rng.normal(0, 1, (3000, 2)), rng.normal(8, 1, (3000, 2))])
 >>> X = da.from_array(x, chunks=(1000, 2))
 >>> est = gmm.dask.fit(gmm.GaussianMixture(2, random_state=0), X)
->>> sorted(np.round(est.means_[:, 0]).tolist())
-[0.0, 8.0]
+>>> sorted(int(round(v)) for v in est.means_[:, 0])
+[0, 8]
 >>> local = gmm.GaussianMixture(2, random_state=0).fit(x)
 >>> bool(np.allclose(est.means_, local.means_, rtol=1e-10, atol=0))
 True
