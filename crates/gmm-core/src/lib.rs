@@ -37,7 +37,8 @@
 #![allow(clippy::needless_range_loop)]
 
 // Imports run one way (no cycle): the leaves `blocks`, `covariance`, `data`,
-// `error` -> `kernel` (per-chunk math on plain slices) -> `stats` -> `estep`
+// `error` -> `distances` (the init's column kernel) and `kernel` (per-chunk
+// math on plain slices) -> `stats` -> `estep`
 // (passes over blocks) -> `mstep` (statistics -> parameters) -> `model` ->
 // `init` (with `sample`, which imports only the leaves) -> `fit` -> `select`;
 // `reference` and `synthetic` beside them.
