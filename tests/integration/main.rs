@@ -6,6 +6,7 @@ mod columnar;
 mod common;
 mod degenerate;
 mod engine;
+mod fit_control;
 mod io;
 mod parity;
 mod precision;

@@ -1,8 +1,10 @@
-//! Squared distances of a chunk of rows to centres, by column: the
-//! initialisation's kernel (k-means++, Lloyd, the final assignment).
+//! Squared distances of a chunk of rows to centres, by column, and the
+//! passes of the initialisation built on them (k-means++, Lloyd, the final
+//! assignment), each a `ChunkPass` compiled inside the SIMD dispatch.
 
 use crate::blocks::CHUNK_ROWS;
 use crate::data::{Piece, Rows, Scalar};
+use crate::kernel::ChunkPass;
 
 /// Rows of a chunk laid out by column (`xt[a * CHUNK_ROWS + i]`, as f64),
 /// so that the distances of all its rows to one centre are one vectorised
@@ -143,6 +145,165 @@ impl<D: Rows> Assignment<D> for Nearest<'_> {
             cols.nearest(self.centres, &mut best, &mut best_d, &mut dist);
             for i in 0..hi - lo {
                 resp[(lo + i) * k + best[i]] = 1.0;
+            }
+        }
+    }
+}
+
+/// One chunk's weighted squared distances to the closest of `centres`,
+/// `min_c w |x - c|^2` (the bits of `w min_c |x - c|^2`), into `out`; with
+/// `keep`, the minimum with what `out` holds already. Compiled inside the
+/// chunk's SIMD dispatch.
+pub(crate) struct Closest<'a, D> {
+    pub(crate) data: &'a D,
+    pub(crate) weights: Option<&'a [f64]>,
+    pub(crate) centres: &'a [f64],
+    pub(crate) out: &'a mut [f64],
+    pub(crate) keep: bool,
+    pub(crate) cols: Columns,
+    pub(crate) dist: [f64; CHUNK_ROWS],
+}
+
+impl<'a, D: Rows> Closest<'a, D> {
+    pub(crate) fn new(
+        data: &'a D,
+        weights: Option<&'a [f64]>,
+        centres: &'a [f64],
+        out: &'a mut [f64],
+    ) -> Self {
+        let d = data.n_features();
+        Self {
+            data,
+            weights,
+            centres,
+            out,
+            keep: false,
+            cols: Columns::new(d),
+            dist: [0.0; CHUNK_ROWS],
+        }
+    }
+}
+
+impl<D: Rows> ChunkPass for Closest<'_, D> {
+    #[inline(always)]
+    fn chunk<S: pulp::Simd>(&mut self, _: S, lo: usize, hi: usize) {
+        let m = hi - lo;
+        self.cols.load(self.data, lo, hi);
+        let out = &mut self.out[..m];
+        if !self.keep {
+            out.fill(f64::INFINITY);
+        }
+        for c in self.centres.chunks_exact(self.cols.d) {
+            self.cols.sq_dists(c, &mut self.dist);
+            match self.weights {
+                None => {
+                    for (o, &t) in out.iter_mut().zip(&self.dist[..m]) {
+                        *o = (1.0 * t).min(*o);
+                    }
+                }
+                Some(w) => {
+                    for ((o, &t), &w) in out.iter_mut().zip(&self.dist[..m]).zip(&w[lo..hi]) {
+                        *o = (w * t).min(*o);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One block's k-means++ potentials of the candidates:
+/// `sum_n min(closest_n, w_n |x_n - cand|^2)` per candidate, rows in order
+/// (as the search for a drawn row assumes). `closest` is the buffer of
+/// closest distances (and its first row), or `None` to recompute them from
+/// `centres`. Compiled inside the block's SIMD dispatch.
+pub(crate) struct Potentials<'a, D> {
+    pub(crate) data: &'a D,
+    pub(crate) weights: Option<&'a [f64]>,
+    pub(crate) closest: Option<(&'a [f64], usize)>,
+    pub(crate) centres: &'a [f64],
+    pub(crate) candidates: &'a [f64],
+    pub(crate) sums: Vec<f64>,
+    pub(crate) cols: Columns,
+    pub(crate) dist: Vec<f64>,
+    pub(crate) near: [f64; CHUNK_ROWS],
+}
+
+impl<D: Rows> ChunkPass for Potentials<'_, D> {
+    #[inline(always)]
+    fn chunk<S: pulp::Simd>(&mut self, _: S, lo: usize, hi: usize) {
+        let (d, m) = (self.cols.d, hi - lo);
+        self.cols.load(self.data, lo, hi);
+        match self.closest {
+            Some((c, ls)) => self.near[..m].copy_from_slice(&c[lo - ls..hi - ls]),
+            None => {
+                let near = &mut self.near[..m];
+                near.fill(f64::INFINITY);
+                let dist = &mut self.dist[..CHUNK_ROWS];
+                for c in self.centres.chunks_exact(d) {
+                    self.cols.sq_dists(c, dist);
+                    for i in 0..m {
+                        let w = self.weights.map_or(1.0, |w| w[lo + i]);
+                        near[i] = (w * dist[i]).min(near[i]);
+                    }
+                }
+            }
+        }
+        for (t, out) in self.dist.chunks_exact_mut(CHUNK_ROWS).enumerate() {
+            self.cols
+                .sq_dists(&self.candidates[t * d..(t + 1) * d], out);
+        }
+        let (p, dist, near) = (&mut self.sums, &self.dist, &self.near);
+        match self.weights {
+            None => {
+                for i in 0..m {
+                    for (t, pt) in p.iter_mut().enumerate() {
+                        *pt += (1.0 * dist[t * CHUNK_ROWS + i]).min(near[i]);
+                    }
+                }
+            }
+            Some(w) => {
+                for (i, &w) in w[lo..hi].iter().enumerate() {
+                    for (t, pt) in p.iter_mut().enumerate() {
+                        *pt += (w * dist[t * CHUNK_ROWS + i]).min(near[i]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One block of a Lloyd iteration: each row's nearest centre, then the
+/// (weighted) sums of each cluster's rows and their weights (`K x D`, then
+/// `K`), rows in order; compiled inside the block's SIMD dispatch.
+pub(crate) struct LloydBlock<'a, D> {
+    pub(crate) data: &'a D,
+    pub(crate) weights: Option<&'a [f64]>,
+    pub(crate) centres: &'a [f64],
+    pub(crate) sums: Vec<f64>,
+    pub(crate) cols: Columns,
+    pub(crate) best: [usize; CHUNK_ROWS],
+    pub(crate) best_d: [f64; CHUNK_ROWS],
+    pub(crate) dist: [f64; CHUNK_ROWS],
+}
+
+impl<D: Rows> ChunkPass for LloydBlock<'_, D> {
+    #[inline(always)]
+    fn chunk<S: pulp::Simd>(&mut self, _simd: S, lo: usize, hi: usize) {
+        let d = self.cols.d;
+        let k = self.centres.len() / d;
+        self.cols.load(self.data, lo, hi);
+        self.cols.nearest(
+            self.centres,
+            &mut self.best,
+            &mut self.best_d,
+            &mut self.dist,
+        );
+        let (s, c) = self.sums.split_at_mut(k * d);
+        for i in 0..hi - lo {
+            let (b, w) = (self.best[i], self.weights.map_or(1.0, |w| w[lo + i]));
+            c[b] += w;
+            for (a, v) in s[b * d..(b + 1) * d].iter_mut().enumerate() {
+                *v += w * self.cols.at(i, a);
             }
         }
     }

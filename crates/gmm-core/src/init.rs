@@ -20,11 +20,11 @@ use rayon::prelude::*;
 use crate::blocks::{BLOCK_ROWS, CHUNK_ROWS, fold_blocks, fold_blocks_into};
 use crate::covariance::CovarianceType;
 use crate::data::{DataView, Piece, Rows, Scalar};
-use crate::distances::{Columns, Nearest};
+use crate::distances::{Closest, Columns, LloydBlock, Nearest, Potentials};
 use crate::distributed::Scope;
 use crate::error::Result;
 use crate::estep::{from_responsibilities, statistics_about};
-use crate::kernel::{ChunkPass, for_each_chunk};
+use crate::kernel::for_each_chunk;
 use crate::model::GaussianMixture;
 use crate::mstep;
 use crate::sample::block_sample;
@@ -368,128 +368,6 @@ fn kmeans_plus_plus_buffered<D: Rows>(
     Some(chosen)
 }
 
-/// One chunk's weighted squared distances to the closest of `centres`,
-/// `min_c w |x - c|^2` (the bits of `w min_c |x - c|^2`), into `out`; with
-/// `keep`, the minimum with what `out` holds already. Compiled inside the
-/// chunk's SIMD dispatch.
-struct Closest<'a, D> {
-    data: &'a D,
-    weights: Option<&'a [f64]>,
-    centres: &'a [f64],
-    out: &'a mut [f64],
-    keep: bool,
-    cols: Columns,
-    dist: [f64; CHUNK_ROWS],
-}
-
-impl<'a, D: Rows> Closest<'a, D> {
-    fn new(
-        data: &'a D,
-        weights: Option<&'a [f64]>,
-        centres: &'a [f64],
-        out: &'a mut [f64],
-    ) -> Self {
-        let d = data.n_features();
-        Self {
-            data,
-            weights,
-            centres,
-            out,
-            keep: false,
-            cols: Columns::new(d),
-            dist: [0.0; CHUNK_ROWS],
-        }
-    }
-}
-
-impl<D: Rows> ChunkPass for Closest<'_, D> {
-    #[inline(always)]
-    fn chunk<S: pulp::Simd>(&mut self, _: S, lo: usize, hi: usize) {
-        let m = hi - lo;
-        self.cols.load(self.data, lo, hi);
-        let out = &mut self.out[..m];
-        if !self.keep {
-            out.fill(f64::INFINITY);
-        }
-        for c in self.centres.chunks_exact(self.cols.d) {
-            self.cols.sq_dists(c, &mut self.dist);
-            match self.weights {
-                None => {
-                    for (o, &t) in out.iter_mut().zip(&self.dist[..m]) {
-                        *o = (1.0 * t).min(*o);
-                    }
-                }
-                Some(w) => {
-                    for ((o, &t), &w) in out.iter_mut().zip(&self.dist[..m]).zip(&w[lo..hi]) {
-                        *o = (w * t).min(*o);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One block's k-means++ potentials of the candidates:
-/// `sum_n min(closest_n, w_n |x_n - cand|^2)` per candidate, rows in order
-/// (as the search for a drawn row assumes). `closest` is the buffer of
-/// closest distances (and its first row), or `None` to recompute them from
-/// `centres`. Compiled inside the block's SIMD dispatch.
-struct Potentials<'a, D> {
-    data: &'a D,
-    weights: Option<&'a [f64]>,
-    closest: Option<(&'a [f64], usize)>,
-    centres: &'a [f64],
-    candidates: &'a [f64],
-    sums: Vec<f64>,
-    cols: Columns,
-    dist: Vec<f64>,
-    near: [f64; CHUNK_ROWS],
-}
-
-impl<D: Rows> ChunkPass for Potentials<'_, D> {
-    #[inline(always)]
-    fn chunk<S: pulp::Simd>(&mut self, _: S, lo: usize, hi: usize) {
-        let (d, m) = (self.cols.d, hi - lo);
-        self.cols.load(self.data, lo, hi);
-        match self.closest {
-            Some((c, ls)) => self.near[..m].copy_from_slice(&c[lo - ls..hi - ls]),
-            None => {
-                let near = &mut self.near[..m];
-                near.fill(f64::INFINITY);
-                let dist = &mut self.dist[..CHUNK_ROWS];
-                for c in self.centres.chunks_exact(d) {
-                    self.cols.sq_dists(c, dist);
-                    for i in 0..m {
-                        let w = self.weights.map_or(1.0, |w| w[lo + i]);
-                        near[i] = (w * dist[i]).min(near[i]);
-                    }
-                }
-            }
-        }
-        for (t, out) in self.dist.chunks_exact_mut(CHUNK_ROWS).enumerate() {
-            self.cols
-                .sq_dists(&self.candidates[t * d..(t + 1) * d], out);
-        }
-        let (p, dist, near) = (&mut self.sums, &self.dist, &self.near);
-        match self.weights {
-            None => {
-                for i in 0..m {
-                    for (t, pt) in p.iter_mut().enumerate() {
-                        *pt += (1.0 * dist[t * CHUNK_ROWS + i]).min(near[i]);
-                    }
-                }
-            }
-            Some(w) => {
-                for (i, &w) in w[lo..hi].iter().enumerate() {
-                    for (t, pt) in p.iter_mut().enumerate() {
-                        *pt += (w * dist[t * CHUNK_ROWS + i]).min(near[i]);
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// The first row whose cumulative weight exceeds `target` (blocks summed in
 /// order, then rows within the block); the last positive-weight row if rounding
 /// puts `target` past the end. `block_weights(b)` recomputes the weights of
@@ -593,43 +471,6 @@ pub(crate) fn lloyd<D: Rows>(
         }
     }
     Some((centres, ran))
-}
-
-/// One block of a Lloyd iteration: each row's nearest centre, then the
-/// (weighted) sums of each cluster's rows and their weights (`K x D`, then
-/// `K`), rows in order; compiled inside the block's SIMD dispatch.
-struct LloydBlock<'a, D> {
-    data: &'a D,
-    weights: Option<&'a [f64]>,
-    centres: &'a [f64],
-    sums: Vec<f64>,
-    cols: Columns,
-    best: [usize; CHUNK_ROWS],
-    best_d: [f64; CHUNK_ROWS],
-    dist: [f64; CHUNK_ROWS],
-}
-
-impl<D: Rows> ChunkPass for LloydBlock<'_, D> {
-    #[inline(always)]
-    fn chunk<S: pulp::Simd>(&mut self, _simd: S, lo: usize, hi: usize) {
-        let d = self.cols.d;
-        let k = self.centres.len() / d;
-        self.cols.load(self.data, lo, hi);
-        self.cols.nearest(
-            self.centres,
-            &mut self.best,
-            &mut self.best_d,
-            &mut self.dist,
-        );
-        let (s, c) = self.sums.split_at_mut(k * d);
-        for i in 0..hi - lo {
-            let (b, w) = (self.best[i], self.weights.map_or(1.0, |w| w[lo + i]));
-            c[b] += w;
-            for (a, v) in s[b * d..(b + 1) * d].iter_mut().enumerate() {
-                *v += w * self.cols.at(i, a);
-            }
-        }
-    }
 }
 
 /// Calls `f(&mut acc[a], x, a)` for every value `x` of column `a` of rows
