@@ -77,3 +77,12 @@ pub fn model(k: usize, d: usize) -> GaussianMixture {
     )
     .unwrap()
 }
+
+/// `f` run in a pool of `threads` rayon workers.
+pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}

@@ -11,14 +11,6 @@ use gmm::{
 
 use crate::common::*;
 
-fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
-
 #[test]
 fn bit_identical_for_1_2_and_4_threads() {
     // 5 blocks of rows, so work really is split between threads.

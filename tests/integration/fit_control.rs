@@ -10,14 +10,6 @@ use gmm::{
 
 use crate::common::*;
 
-fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
-
 /// A stop flag set inside a pass ends the fit there: during the first
 /// iteration before any model exists (`Interrupted`), later as if stopped
 /// after the last complete iteration (the same model as a fit of that many
