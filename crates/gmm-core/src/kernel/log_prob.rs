@@ -95,6 +95,13 @@ fn log_prob_tiles<S: Simd, const G: usize, const TS: usize>(
 /// (exact for rows at the mean); otherwise `y = x'_i U - mu' U`, starting from
 /// `start = -mu' U`, which saves a subtraction per multiply-add and is used
 /// when `|mu' U|` is small (see [`Prepared`]).
+///
+/// Column block `b0..b0+4` takes every column from the rows `a < b0` of `U`
+/// and, from the rows of its diagonal block, only the columns on or above the
+/// diagonal (`U` is upper triangular), and stops at the last feature: the
+/// multiply-adds left out would add `c * 0`, a signed zero, last, which could
+/// change only the sign of a zero `y` and not `y^2`, so the bits are those of
+/// the whole rectangle.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn whiten<S: Simd, const G: usize, const TS: usize, const CENTRE: bool>(
@@ -122,38 +129,94 @@ fn whiten<S: Simd, const G: usize, const TS: usize, const CENTRE: bool>(
             let mut y: [[[S::f64s; G]; TS]; NB] = std::array::from_fn(|j| {
                 [[if CENTRE { zero } else { simd.splat_f64s(y0[j]) }; G]; TS]
             });
-            for a in 0..(b0 + NB).min(d) {
-                let mua = simd.splat_f64s(mu[a]);
-                let c: [[S::f64s; G]; TS] = std::array::from_fn(|st| {
-                    std::array::from_fn(|g| {
-                        if CENTRE {
-                            simd.sub_f64s(x[st][a * G + g], mua)
-                        } else {
-                            x[st][a * G + g]
-                        }
-                    })
-                });
-                let ub = lanes::<NB>(u, a * dp + b0);
-                for j in 0..NB {
-                    let uj = simd.splat_f64s(ub[j]);
-                    for st in 0..TS {
-                        for g in 0..G {
-                            y[j][st][g] = simd.mul_add_f64s(c[st][g], uj, y[j][st][g]);
-                        }
-                    }
-                }
+            let tile = Tile { simd, x, u, mu, dp };
+            for a in 0..b0 {
+                tile.add_row::<G, CENTRE>(a, b0, (0, NB), &mut y);
             }
-            for yj in &y {
-                for st in 0..TS {
-                    for g in 0..G {
-                        sq[st][g] = simd.mul_add_f64s(yj[st][g], yj[st][g], sq[st][g]);
-                    }
-                }
+            match d - b0 {
+                1 => tile.diagonal::<G, CENTRE, 1>(b0, &mut y, &mut sq),
+                2 => tile.diagonal::<G, CENTRE, 2>(b0, &mut y, &mut sq),
+                3 => tile.diagonal::<G, CENTRE, 3>(b0, &mut y, &mut sq),
+                _ => tile.diagonal::<G, CENTRE, 4>(b0, &mut y, &mut sq),
             }
         }
         for st in 0..TS {
             for g in 0..G {
                 out[st * G + g] = simd.mul_add_f64s(minus_half, sq[st][g], off);
+            }
+        }
+    }
+}
+
+/// What [`whiten`] multiplies in one tile: the strips `x`, the factor `u`
+/// (`D x Dp`) and the mean `mu`.
+struct Tile<'a, S: Simd, const TS: usize> {
+    simd: S,
+    x: [&'a [S::f64s]; TS],
+    u: &'a [f64],
+    mu: &'a [f64],
+    dp: usize,
+}
+
+impl<S: Simd, const TS: usize> Tile<'_, S, TS> {
+    /// Feature `a` of the tile's rows, centred on `mu` if `CENTRE`.
+    #[inline(always)]
+    fn feature<const G: usize, const CENTRE: bool>(&self, a: usize) -> [[S::f64s; G]; TS] {
+        let simd = self.simd;
+        let mua = simd.splat_f64s(self.mu[a]);
+        std::array::from_fn(|st| {
+            std::array::from_fn(|g| {
+                if CENTRE {
+                    simd.sub_f64s(self.x[st][a * G + g], mua)
+                } else {
+                    self.x[st][a * G + g]
+                }
+            })
+        })
+    }
+
+    /// Adds feature `a` times `U[a, b0 + j]` to column `j` of `y`, for
+    /// `j0 <= j < j1`.
+    #[inline(always)]
+    fn add_row<const G: usize, const CENTRE: bool>(
+        &self,
+        a: usize,
+        b0: usize,
+        (j0, j1): (usize, usize),
+        y: &mut [[[S::f64s; G]; TS]; NB],
+    ) {
+        let simd = self.simd;
+        let c = self.feature::<G, CENTRE>(a);
+        let ub = lanes::<NB>(self.u, a * self.dp + b0);
+        for j in j0..j1 {
+            let uj = simd.splat_f64s(ub[j]);
+            for st in 0..TS {
+                for g in 0..G {
+                    y[j][st][g] = simd.mul_add_f64s(c[st][g], uj, y[j][st][g]);
+                }
+            }
+        }
+    }
+
+    /// The diagonal block of column block `b0`, with `JN` features left:
+    /// row `b0 + i` of `U` feeds columns `i..JN` of the block; then adds the
+    /// squares of those columns to `sq`.
+    #[inline(always)]
+    fn diagonal<const G: usize, const CENTRE: bool, const JN: usize>(
+        &self,
+        b0: usize,
+        y: &mut [[[S::f64s; G]; TS]; NB],
+        sq: &mut [[S::f64s; G]; TS],
+    ) {
+        let simd = self.simd;
+        for i in 0..JN {
+            self.add_row::<G, CENTRE>(b0 + i, b0, (i, JN), y);
+        }
+        for yj in &y[..JN] {
+            for st in 0..TS {
+                for g in 0..G {
+                    sq[st][g] = simd.mul_add_f64s(yj[st][g], yj[st][g], sq[st][g]);
+                }
             }
         }
     }
