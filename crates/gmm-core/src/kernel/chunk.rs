@@ -59,6 +59,12 @@ impl Chunk {
                 i += piece.n_samples();
             });
         }
+        // The next chunk's rows are fetched while this one is worked on (the
+        // hardware's prefetchers stop at page boundaries).
+        let next = (hi + (hi - lo)).min(data.n_samples());
+        if let Some(view) = data.contiguous(hi, next) {
+            prefetch(view.as_slice());
+        }
         let m = hi - lo;
         for i in m..padded_rows(m) {
             let at = (i / L) * panel + i % L;
@@ -68,6 +74,27 @@ impl Chunk {
         }
         m
     }
+}
+
+/// Asks the CPU to fetch the cache lines of `values` into its L2 cache: a
+/// hint that no result depends on (nothing off x86-64).
+#[inline(always)]
+fn prefetch<T>(values: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v1) = pulp::x86::V1::try_new() {
+        use super::layout::LINE;
+        let bytes = std::mem::size_of_val(values);
+        let start = values.as_ptr().cast::<i8>();
+        for at in (0..bytes)
+            .step_by(LINE)
+            .chain((bytes > 0).then_some(bytes - 1))
+        {
+            v1.sse
+                ._mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(start.wrapping_add(at));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
 }
 
 /// Writes the `n` rows of `rows` (row-major, `d` columns), minus `shift`, into
