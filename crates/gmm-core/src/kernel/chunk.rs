@@ -61,7 +61,7 @@ impl Chunk {
         }
         // The next chunk's rows are fetched while this one is worked on (the
         // hardware's prefetchers stop at page boundaries).
-        let next = (hi + (hi - lo)).min(data.n_samples());
+        let next = (hi + (hi - lo)).min(data.scope().local().1);
         if let Some(view) = data.contiguous(hi, next) {
             prefetch(view.as_slice());
         }
@@ -85,10 +85,7 @@ fn prefetch<T>(values: &[T]) {
         use super::layout::LINE;
         let bytes = std::mem::size_of_val(values);
         let start = values.as_ptr().cast::<i8>();
-        for at in (0..bytes)
-            .step_by(LINE)
-            .chain((bytes > 0).then_some(bytes - 1))
-        {
+        for at in (0..bytes).step_by(LINE).chain(bytes.checked_sub(1)) {
             v1.sse
                 ._mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(start.wrapping_add(at));
         }
