@@ -5,6 +5,11 @@
 //! xt[(t * (Dp + 1) + a) * 8 + l] = x[lo + 8t + l, a] - shift[a]    (a < D, row < hi)
 //!                                 = 0                             (padding)
 //! ```
+//!
+//! A load also asks the CPU to fetch the rows of the next chunk into its L2
+//! cache (when they are stored contiguously), so that they arrive while this
+//! chunk is worked on: the hardware's prefetchers stop at page boundaries,
+//! and a chunk of 4 features is two pages.
 
 use super::layout::{Aligned, padded_features, padded_rows, strip_len};
 use super::{CH, L};

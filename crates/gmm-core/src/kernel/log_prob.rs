@@ -163,13 +163,16 @@ impl<S: Simd, const TS: usize> Tile<'_, S, TS> {
     #[inline(always)]
     fn feature<const G: usize, const CENTRE: bool>(&self, a: usize) -> [[S::f64s; G]; TS] {
         let simd = self.simd;
-        let mua = simd.splat_f64s(self.mu[a]);
+        // One bounds check per strip (and none for the mean unless it is
+        // subtracted), not one per vector.
+        let mua = simd.splat_f64s(if CENTRE { self.mu[a] } else { 0.0 });
         std::array::from_fn(|st| {
+            let xa = &self.x[st][a * G..a * G + G];
             std::array::from_fn(|g| {
                 if CENTRE {
-                    simd.sub_f64s(self.x[st][a * G + g], mua)
+                    simd.sub_f64s(xa[g], mua)
                 } else {
-                    self.x[st][a * G + g]
+                    xa[g]
                 }
             })
         })
