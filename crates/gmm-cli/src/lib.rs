@@ -10,6 +10,17 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+/// `eprintln!` that ignores a failed write: standard error may be a pipe
+/// whose reader has gone (`gmm fit ... 2>&1 >/dev/null | true`), and a
+/// message that cannot be shown is no reason to panic or to change the exit
+/// code (ripgrep's habit).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod cmd;
 mod outputs;
@@ -35,7 +46,7 @@ pub fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("{}", usage_line(&e.render().to_string()));
+            note!("{}", usage_line(&e.render().to_string()));
             return ExitCode::from(2);
         }
     };
@@ -47,7 +58,7 @@ pub fn main() -> ExitCode {
         // as ripgrep does.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            note!("error: {}", one_line(&e));
             ExitCode::from(1)
         }
     }
@@ -81,10 +92,11 @@ fn usage_line(rendered: &str) -> String {
         .find(|l| l.starts_with("tip:"))
         .map(|t| format!(" ({t})"))
         .unwrap_or_default();
-    format!("{first}{tip}; see 'gmm --help'")
+    printable(&format!("{first}{tip}; see 'gmm --help'"))
 }
 
-/// The error and its causes on one line, each message once.
+/// The error and its causes on one line, each message once, with control
+/// characters escaped (see [`printable`]).
 fn one_line(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
@@ -93,5 +105,24 @@ fn one_line(e: &anyhow::Error) -> String {
             parts.push(s);
         }
     }
-    parts.join(": ").replace('\n', " ")
+    printable(&parts.join(": "))
+}
+
+/// `text` with every control character (ESC, newline, NUL, DEL...) written
+/// as a Rust escape (`\u{1b}`, `\n`, `\0`): names and cells read from a file
+/// reach the terminal as text, never as commands, and a message stays one
+/// line.
+pub(crate) fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@
 //! written are removed before the process exits, so nothing half-written is
 //! left behind.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -35,8 +35,26 @@ pub(crate) enum OnSignal {
     Exit,
 }
 
-/// Installs the handlers (once per process; a failure leaves the defaults).
+/// The current [`OnSignal`] (0: finish, 1: exit).
+static MODE: AtomicU8 = AtomicU8::new(1);
+
+/// Changes how the next signal is answered: a fit finishes its iteration
+/// while it runs, and exits (nothing written) once it draws and writes its
+/// outputs, which are all put in place together at the end.
+pub(crate) fn set_mode(mode: OnSignal) {
+    MODE.store(
+        match mode {
+            OnSignal::Finish => 0,
+            OnSignal::Exit => 1,
+        },
+        Ordering::SeqCst,
+    );
+}
+
+/// Installs the handlers (once per process; a failure leaves the defaults)
+/// answering signals as `mode` says (see [`set_mode`]).
 pub(crate) fn install(mode: OnSignal) {
+    set_mode(mode);
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
@@ -47,10 +65,11 @@ pub(crate) fn install(mode: OnSignal) {
                 let first = SIGNAL
                     .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok();
-                if mode == OnSignal::Exit || !first || INTERRUPTED.swap(true, Ordering::SeqCst) {
+                let exit = MODE.load(Ordering::SeqCst) == 1;
+                if exit || !first || INTERRUPTED.swap(true, Ordering::SeqCst) {
                     gmm_io::remove_temporary_files();
                     if !QUIET.load(Ordering::SeqCst) {
-                        eprintln!(
+                        note!(
                             "\n{}: stopped; nothing was written",
                             if sig == SIGTERM {
                                 "terminated"
@@ -64,7 +83,7 @@ pub(crate) fn install(mode: OnSignal) {
                 if QUIET.load(Ordering::SeqCst) {
                     continue;
                 }
-                eprintln!(
+                note!(
                     "\n{}: stopping after the current iteration and writing the model \
                      (Ctrl-C again to abort)",
                     if sig == SIGTERM {

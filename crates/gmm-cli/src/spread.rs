@@ -98,7 +98,7 @@ pub fn main_spread(comm: &dyn Collective) -> ExitCode {
         Err(e) => {
             if root {
                 let line = crate::usage_line(&e.render().to_string());
-                eprintln!("{}", line.replace("'gmm --help'", "'gmm-mpi --help'"));
+                note!("{}", line.replace("'gmm --help'", "'gmm-mpi --help'"));
             }
             return ExitCode::from(2);
         }
@@ -109,7 +109,7 @@ pub fn main_spread(comm: &dyn Collective) -> ExitCode {
         Ok(Outcome::Interrupted) => ExitCode::from(crate::signals::exit_code()),
         Err(e) if e.downcast_ref::<FailedElsewhere>().is_some() => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {}", crate::one_line(&e));
+            note!("error: {}", crate::one_line(&e));
             ExitCode::from(1)
         }
     }

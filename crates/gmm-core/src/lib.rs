@@ -69,7 +69,7 @@ pub use fit::{
     DEFAULT_SEED, Fit, FitObserver, FitReport, GaussianMixtureParams, Init, InitMethod, InitPhase,
     IterationProgress, NoObserver, RestartReport, ValidParams,
 };
-pub use memory::human_bytes;
+pub use memory::{available_memory, human_bytes};
 pub use model::{FitInfo, GaussianMixture};
 pub use mstep::{Reseed, ReseedReason};
 pub use select::{Candidate, Criterion, ModelSelection, Selection};

@@ -39,8 +39,10 @@ pub(crate) fn fit_bytes(ct: CovarianceType, k: usize, d: usize, n: usize) -> Opt
 }
 
 /// Memory the system can give without swapping out others, in bytes
-/// (`MemAvailable` plus free swap, on Linux); `None` where unknown.
-pub(crate) fn available_bytes() -> Option<u64> {
+/// (`MemAvailable` plus free swap, on Linux); `None` where unknown. The
+/// bound that fits are checked against before they allocate, and that
+/// readers hold what a file asks them to allocate to.
+pub fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = text.lines().find(|l| l.starts_with(name))?;
@@ -58,7 +60,7 @@ pub(crate) fn available_bytes() -> Option<u64> {
 /// Refuses a fit whose working set exceeds the memory available.
 pub(crate) fn check_fit_memory(ct: CovarianceType, k: usize, d: usize, n: usize) -> Result<()> {
     let needed = fit_bytes(ct, k, d, n);
-    let available = available_bytes();
+    let available = available_memory();
     match (needed, available) {
         (Some(need), Some(have)) if need <= have => Ok(()),
         (Some(_), None) => Ok(()),
@@ -116,7 +118,7 @@ mod tests {
     fn a_fit_beyond_the_machine_is_refused_with_its_size() {
         let e = check_fit_memory(CovarianceType::Full, 1, 100_000, 2).unwrap_err();
         let msg = e.to_string();
-        if available_bytes().is_some() {
+        if available_memory().is_some() {
             assert!(
                 msg.contains("880.") && msg.contains("GB of memory"),
                 "{msg}"

@@ -348,6 +348,19 @@ impl GaussianMixture {
         Ok(map_rows(&self.prepared(), &data, 1, |_, ll, o| o[0] = ll))
     }
 
+    /// [`GaussianMixture::score_samples`] handed to `sink` in pieces, in row
+    /// order, as [`GaussianMixture::predict_proba_streamed`] hands its
+    /// responsibilities: an error from `sink` (a caller's stop request, a
+    /// failed write) stops the pass and is returned.
+    pub fn score_samples_streamed<D: Rows, E: From<Error>>(
+        &self,
+        data: D,
+        sink: impl FnMut(&[f64]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.check_data(&data)?;
+        map_rows_streamed(&self.prepared(), &data, 1, |_, ll, o| o[0] = ll, sink)
+    }
+
     /// Mean log-likelihood per row (scikit-learn's `score`).
     pub fn score<D: Rows>(&self, data: D) -> Result<f64> {
         self.check_data(&data)?;

@@ -22,7 +22,7 @@ use crate::blocks::BLOCK_ROWS;
 use crate::covariance::CovarianceType;
 use crate::data::{Rows, validate};
 use crate::error::{Error, Result};
-use crate::fit::{FitReport, GaussianMixtureParams, Init, NoObserver};
+use crate::fit::{FitReport, GaussianMixtureParams, Init, NoObserver, ValidParams};
 use crate::model::GaussianMixture;
 
 /// The information criterion a selection minimises.
@@ -197,31 +197,43 @@ impl ModelSelection {
             .iter()
             .flat_map(|&k| self.covariance_types.iter().map(move |&t| (k, t)))
             .collect();
-        let fit_one = |&(k, ct): &(usize, CovarianceType)| -> Result<Candidate> {
-            // The data were scanned once above: check the shapes only.
-            let params = self.params.clone().with_components(k).covariance_type(ct);
-            let valid = params.check()?;
-            valid.check_shape(&data)?;
-            let fit = valid.fit_checked(&data, None, &mut NoObserver)?;
-            let n = data.n_samples() as f64;
-            let score = fit.model.score_checked(&data);
-            let p = fit.model.n_parameters();
-            Ok(Candidate {
-                n_components: k,
-                covariance_type: ct,
-                mean_log_likelihood: score,
-                bic: -2.0 * score * n + p as f64 * n.ln(),
-                aic: -2.0 * score * n + 2.0 * p as f64,
-                n_parameters: p,
-                report: fit.report,
-                model: fit.model,
+        // Every candidate is checked (K against the rows, memory...) before
+        // the first fit, so that a bad one fails at once rather than after
+        // the others' work. The data were scanned once above: shapes only.
+        let params: Vec<GaussianMixtureParams> = jobs
+            .iter()
+            .map(|&(k, ct)| self.params.clone().with_components(k).covariance_type(ct))
+            .collect();
+        let valid = params
+            .iter()
+            .map(|p| {
+                let valid = p.check()?;
+                valid.check_shape(&data)?;
+                Ok(valid)
             })
-        };
+            .collect::<Result<Vec<_>>>()?;
+        let fit_one =
+            |(&(k, ct), valid): (&(usize, CovarianceType), &ValidParams)| -> Result<Candidate> {
+                let fit = valid.fit_checked(&data, None, &mut NoObserver)?;
+                let n = data.n_samples() as f64;
+                let score = fit.model.score_checked(&data);
+                let p = fit.model.n_parameters();
+                Ok(Candidate {
+                    n_components: k,
+                    covariance_type: ct,
+                    mean_log_likelihood: score,
+                    bic: -2.0 * score * n + p as f64 * n.ln(),
+                    aic: -2.0 * score * n + 2.0 * p as f64,
+                    n_parameters: p,
+                    report: fit.report,
+                    model: fit.model,
+                })
+            };
         let small = data.n_samples().div_ceil(BLOCK_ROWS) < rayon::current_num_threads();
         let results: Vec<Result<Candidate>> = if small {
-            jobs.par_iter().map(fit_one).collect()
+            jobs.par_iter().zip(&valid).map(fit_one).collect()
         } else {
-            jobs.iter().map(fit_one).collect()
+            jobs.iter().zip(&valid).map(fit_one).collect()
         };
         let candidates = results.into_iter().collect::<Result<Vec<_>>>()?;
         let mut best = 0;

@@ -19,6 +19,49 @@ pub fn is_csv(path: &std::path::Path) -> bool {
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "csv" | "tsv" | "txt"))
 }
 
+/// Checks, before any work, that `output` names a data format gmm writes:
+/// `.npy`, Parquet (`.parquet`, `.parq`, `.pq`), Arrow (`.arrow`, `.arrows`,
+/// `.feather`, `.ipc`) and, when `csv` is true, `.csv`, `.tsv` or `.txt`.
+/// Standard output (`-`), an existing device or FIFO, and a name without an
+/// extension are written as `.npy`; any other extension is refused rather
+/// than silently written as `.npy`.
+///
+/// ```
+/// use std::path::Path;
+/// assert!(gmm_io::check_data_output(Path::new("out.parquet"), false).is_ok());
+/// assert!(gmm_io::check_data_output(Path::new("out.csv"), true).is_ok());
+/// let e = gmm_io::check_data_output(Path::new("out.xyz"), false).unwrap_err();
+/// assert!(e.to_string().contains(".npy"));
+/// ```
+pub fn check_data_output(output: &std::path::Path, csv: bool) -> Result<()> {
+    if output.as_os_str() == crate::output::STDOUT
+        || std::fs::metadata(output).is_ok_and(|m| !m.is_file() && !m.is_dir())
+    {
+        return Ok(());
+    }
+    let Some(ext) = output.extension() else {
+        return Ok(());
+    };
+    let known = ext.eq_ignore_ascii_case("npy")
+        || Format::from_path(output).is_some()
+        || (csv && is_csv(output));
+    if known {
+        return Ok(());
+    }
+    let list = if csv {
+        ".npy, .parquet (.parq, .pq), .arrow (.arrows, .feather, .ipc), .csv, .tsv or .txt"
+    } else {
+        ".npy, .parquet (.parq, .pq) or .arrow (.arrows, .feather, .ipc)"
+    };
+    Err(Error::unsupported(
+        format!(
+            "'.{}' is not an output format gmm writes: name the output {list}",
+            ext.to_string_lossy()
+        ),
+        output,
+    ))
+}
+
 /// Converts a numeric CSV file (see [`csv_to_npy`]) to `output` in the format
 /// its extension names, as [`convert_source`] writes it: `.npy` directly;
 /// Parquet, Arrow or CSV through a scratch `.npy` in the system's temporary

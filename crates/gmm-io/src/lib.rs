@@ -33,16 +33,19 @@ mod source;
 pub use columnar::{
     ColumnInfo, ColumnarFile, ColumnarParts, ColumnarWriter, Format, write_columnar, write_streamed,
 };
-pub use convert::{convert_source, csv_convert, is_csv};
+pub use convert::{check_data_output, convert_source, csv_convert, is_csv};
 pub use csv_import::{CsvOptions, CsvSummary, csv_to_npy};
 pub use error::{Error, ErrorKind, Result};
 pub use mmap::remove_temporary_files;
 pub use model_file::{
     MODEL_FORMAT, MODEL_VERSION, load_model, model_to_json, parse_model, save_model, save_model_to,
+    stage_model,
 };
 pub use npy::{
     Dataset, DatasetInfo, DatasetView, Dtype, NpyElement, NpyHeader, header_bytes, npy_bytes,
     parse_header, write_npy, write_npy_streamed, write_view,
 };
-pub use output::{Output, OutputWriter, STDOUT, check_outputs, check_space, write_atomically};
+pub use output::{
+    Output, OutputWriter, STDOUT, Staged, check_outputs, check_space, commit, write_atomically,
+};
 pub use source::{DataFile, DataSource, SourceRows};

@@ -94,6 +94,16 @@ pub fn save_model_to(out: Output, model: &GaussianMixture) -> Result<()> {
     })
 }
 
+/// As [`save_model_to`], staged (see [`Output::stage`]): in place once
+/// [`crate::commit`]ted with the command's other outputs.
+pub fn stage_model(out: Output, model: &GaussianMixture) -> Result<crate::Staged> {
+    let text = model_to_json(model);
+    out.stage(|w| {
+        w.write_all(text.as_bytes())?;
+        w.write_all(b"\n")
+    })
+}
+
 /// Reads and validates a model file.
 pub fn load_model(path: &Path) -> Result<GaussianMixture> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(e, path))?;

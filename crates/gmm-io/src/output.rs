@@ -99,9 +99,22 @@ impl Output {
                 path,
             ));
         }
-        if path.file_name().is_none() {
+        let Some(name) = path.file_name() else {
             return Err(Error::unsupported(
                 "this path names no file: give a file name for the output",
+                path,
+            ));
+        };
+        // The final rename would fail after all the work: refuse a name the
+        // file system cannot hold now.
+        let most = rustix::fs::statvfs(dir).map_or(255, |s| s.f_namemax);
+        if name.len() as u64 > most {
+            return Err(Error::unsupported(
+                format!(
+                    "the file name is {} bytes long and this file system takes at most {most}: \
+                     give a shorter name",
+                    name.len()
+                ),
                 path,
             ));
         }
@@ -183,6 +196,47 @@ impl Output {
                 Ok(r)
             }
             Err(e) => Err(Error::io(e, &w.path)),
+        }
+    }
+
+    /// Writes the output with `write` but leaves the destination as it is:
+    /// a file is written to its temporary copy and synced, standard output
+    /// and devices are held in memory. [`commit`] then puts every staged
+    /// output of a command in place, so that a command whose last output
+    /// fails leaves none of the others behind.
+    pub fn stage(
+        self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<Staged> {
+        let path = self.path.clone();
+        let err = |e| Error::io(e, &path);
+        match self.target {
+            Target::Atomic { tmp, _registration } => {
+                {
+                    let mut w = BufWriter::with_capacity(1 << 16, tmp.as_file());
+                    write(&mut w).map_err(err)?;
+                    w.flush().map_err(err)?;
+                }
+                tmp.as_file().sync_all().map_err(err)?;
+                Ok(Staged {
+                    path,
+                    kind: StagedKind::File(tmp, _registration),
+                })
+            }
+            target => {
+                let mut bytes = Vec::new();
+                write(&mut bytes).map_err(err)?;
+                Ok(Staged {
+                    path,
+                    kind: StagedKind::Held(
+                        Output {
+                            path: self.path,
+                            target,
+                        },
+                        bytes,
+                    ),
+                })
+            }
         }
     }
 
@@ -302,6 +356,47 @@ impl OutputWriter {
             }
         }
     }
+}
+
+/// An output written but not yet in place (see [`Output::stage`]); dropped
+/// without [`commit`], it leaves nothing behind.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    kind: StagedKind,
+}
+
+#[derive(Debug)]
+enum StagedKind {
+    /// A complete, synced temporary file next to the destination.
+    File(tempfile::NamedTempFile, TempRegistration),
+    /// Standard output or a device: the bytes, written on commit.
+    Held(Output, Vec<u8>),
+}
+
+impl Staged {
+    /// The path given for the output.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Puts staged outputs in place: the files first (each a rename, which
+/// cannot run out of space), then standard output and devices.
+pub fn commit(staged: Vec<Staged>) -> Result<()> {
+    let (files, held): (Vec<Staged>, Vec<Staged>) = staged
+        .into_iter()
+        .partition(|s| matches!(s.kind, StagedKind::File(..)));
+    for s in files.into_iter().chain(held) {
+        match s.kind {
+            StagedKind::File(tmp, _registration) => {
+                tmp.persist(&s.path)
+                    .map_err(|e| Error::io(e.error, &s.path))?;
+            }
+            StagedKind::Held(out, bytes) => out.write(|w| w.write_all(&bytes))?,
+        }
+    }
+    Ok(())
 }
 
 /// Refuses to go on when `bytes` would not fit on the file system of `out`

@@ -155,7 +155,12 @@ impl DataSource {
         let mut files: Vec<PathBuf> = Vec::new();
         for entry in std::fs::read_dir(path).map_err(|e| Error::io(e, path))? {
             let p = entry.map_err(|e| Error::io(e, path))?.path();
-            if shard_format(&p).is_none() {
+            // Hidden files are not shards: `.DS_Store`, macOS's `._a.parquet`
+            // resource forks, editors' and sync tools' scratch files.
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
+            if hidden || shard_format(&p).is_none() {
                 continue;
             }
             match std::fs::metadata(&p) {

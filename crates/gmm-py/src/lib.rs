@@ -165,7 +165,7 @@ impl PyModel {
         self.inner.precisions_cholesky().to_vec().into_pyarray(py)
     }
 
-    /// `log p(x_n)` per row.
+    /// `log p(x_n)` per row; Ctrl-C stops the pass (KeyboardInterrupt).
     fn score_samples<'py>(
         &self,
         py: Python<'py>,
@@ -174,11 +174,12 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let m = &self.inner;
         let data = Data::extract(x)?;
-        let out = with_view!(py, data, |v| in_pool(n_threads, || m.score_samples(v)))?;
-        Ok(out.map_err(value_error)?.into_pyarray(py))
+        let out = with_data!(data, |v| streamed(py, n_threads, |sink| m
+            .score_samples_streamed(v, sink)))?;
+        Ok(out.into_pyarray(py))
     }
 
-    /// Responsibilities, flat `N x K`.
+    /// Responsibilities, flat `N x K`; Ctrl-C stops the pass.
     fn predict_proba<'py>(
         &self,
         py: Python<'py>,
@@ -187,11 +188,12 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let m = &self.inner;
         let data = Data::extract(x)?;
-        let out = with_view!(py, data, |v| in_pool(n_threads, || m.predict_proba(v)))?;
-        Ok(out.map_err(value_error)?.into_pyarray(py))
+        let out = with_data!(data, |v| streamed(py, n_threads, |sink| m
+            .predict_proba_streamed(v, sink)))?;
+        Ok(out.into_pyarray(py))
     }
 
-    /// Most probable component per row.
+    /// Most probable component per row; Ctrl-C stops the pass.
     fn predict<'py>(
         &self,
         py: Python<'py>,
@@ -200,12 +202,9 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyArray1<i64>>> {
         let m = &self.inner;
         let data = Data::extract(x)?;
-        let out = with_view!(py, data, |v| in_pool(n_threads, || m.predict(v)))?;
-        let labels: Vec<i64> = out
-            .map_err(value_error)?
-            .into_iter()
-            .map(|l| l as i64)
-            .collect();
+        let out = with_data!(data, |v| streamed(py, n_threads, |sink| m
+            .predict_streamed(v, sink)))?;
+        let labels: Vec<i64> = out.into_iter().map(|l| l as i64).collect();
         Ok(labels.into_pyarray(py))
     }
 
@@ -373,6 +372,54 @@ fn interruptible<R: Send>(
             }
         })
     })
+}
+
+/// Why a streamed pass stopped early.
+enum Halt {
+    /// Ctrl-C (the signal's exception is raised instead).
+    Stopped,
+    /// The engine refused the data.
+    Engine(gmm_core::Error),
+}
+
+impl From<gmm_core::Error> for Halt {
+    fn from(e: gmm_core::Error) -> Self {
+        Halt::Engine(e)
+    }
+}
+
+/// Runs a streamed pass of the engine (`pass` hands its rows' results to a
+/// sink in pieces of whole blocks, in row order) in `threads` workers with
+/// Ctrl-C watched as [`interruptible`] watches a fit: a pending signal stops
+/// the pass at the next piece and its exception (KeyboardInterrupt) is
+/// raised. Returns the pieces, concatenated.
+fn streamed<T: Copy + Send + Sync>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    pass: impl FnOnce(&mut dyn FnMut(&[T]) -> Result<(), Halt>) -> Result<(), Halt> + Send,
+) -> PyResult<Vec<T>> {
+    let stop = AtomicBool::new(false);
+    let (result, signal) = interruptible(py, &stop, || {
+        in_pool(threads, || {
+            let mut out: Vec<T> = Vec::new();
+            let mut sink = |piece: &[T]| -> Result<(), Halt> {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(Halt::Stopped);
+                }
+                out.extend_from_slice(piece);
+                Ok(())
+            };
+            pass(&mut sink).map(|()| out)
+        })
+    });
+    if let Some(e) = signal {
+        return Err(e);
+    }
+    match result? {
+        Ok(out) => Ok(out),
+        Err(Halt::Engine(e)) => Err(value_error(e)),
+        Err(Halt::Stopped) => Err(PyKeyboardInterrupt::new_err("the pass was interrupted")),
+    }
 }
 
 /// Calls the Python callback after every iteration; stops the fit when the

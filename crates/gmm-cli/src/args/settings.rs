@@ -71,3 +71,55 @@ pub fn parse_covariances(s: &str) -> Result<Vec<CovarianceType>> {
         .map(|t| t.trim().parse())
         .collect::<std::result::Result<_, _>>()?)
 }
+
+/// clap value parsers for the flags whose values are words or ranges, so
+/// that a bad value is a usage error (exit 2, clap's message) like any other,
+/// not a failure of the command. Each checks the value and keeps its text;
+/// the command turns it into a setting.
+pub(crate) mod check {
+    use gmm_core::{CovarianceType, Criterion, Preset};
+
+    /// `--criterion`: bic or aic.
+    pub fn criterion(s: &str) -> Result<String, String> {
+        s.parse::<Criterion>()
+            .map(|_| s.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    /// `--covariance` of `fit`: one type.
+    pub fn covariance(s: &str) -> Result<String, String> {
+        s.parse::<CovarianceType>()
+            .map(|_| s.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    /// `--covariance` of `select`: a list of types, or `all`.
+    pub fn covariances(s: &str) -> Result<String, String> {
+        super::parse_covariances(s)
+            .map(|_| s.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    /// `--components` of `select`.
+    pub fn components(s: &str) -> Result<String, String> {
+        super::parse_components(s)
+            .map(|_| s.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    /// `--preset` of `generate`.
+    pub fn preset(s: &str) -> Result<String, String> {
+        s.parse::<Preset>()
+            .map(|_| s.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    /// `--delimiter` of `convert`: one ASCII character, or `tab`.
+    pub fn delimiter(s: &str) -> Result<u8, String> {
+        match s {
+            "tab" | "\\t" => Ok(b'\t'),
+            d if d.len() == 1 && d.is_ascii() => Ok(d.as_bytes()[0]),
+            _ => Err("give one ASCII character, or 'tab'".to_string()),
+        }
+    }
+}

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::settings::check;
 use super::{ColumnsFlag, EmFlags, ThreadsFlag};
 
 /// Arguments of `gmm fit`.
@@ -21,7 +22,7 @@ pub struct FitArgs {
     pub components: usize,
     /// Covariance structure: full, tied, diag or spherical [default: full, or
     /// the type of the --init model file].
-    #[arg(long)]
+    #[arg(long, value_parser = check::covariance)]
     pub covariance: Option<String>,
     /// Initialisation: kmeans, k-means++, random-from-data, random, or a model
     /// JSON file to start from (weights, means, covariances are enough).
@@ -65,7 +66,7 @@ pub struct FitArgs {
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Workload: seed2d, small, mid, wide or tall.
-    #[arg(long)]
+    #[arg(long, value_parser = check::preset)]
     pub preset: String,
     /// Rows (default: the workload's).
     #[arg(long)]
@@ -108,8 +109,8 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub header: bool,
     /// Field delimiter: one character, or `tab`.
-    #[arg(long, default_value = ",")]
-    pub delimiter: String,
+    #[arg(long, default_value = ",", value_parser = check::delimiter)]
+    pub delimiter: u8,
 }
 
 /// Arguments of `gmm select`.
@@ -123,13 +124,13 @@ pub struct SelectArgs {
     #[command(flatten)]
     pub columns: ColumnsFlag,
     /// Component counts: a range `1..10` (inclusive), a list `2,4,8`, or one number.
-    #[arg(long, short = 'k', default_value = "1..10")]
+    #[arg(long, short = 'k', default_value = "1..10", value_parser = check::components)]
     pub components: String,
     /// Covariance types: a list such as `full,diag`, or `all`.
-    #[arg(long, default_value = "full")]
+    #[arg(long, default_value = "full", value_parser = check::covariances)]
     pub covariance: String,
     /// The criterion to minimise: bic or aic.
-    #[arg(long, default_value = "bic")]
+    #[arg(long, default_value = "bic", value_parser = check::criterion)]
     pub criterion: String,
     /// Initialisation method of every fit: kmeans, k-means++, random-from-data or random.
     #[arg(long, default_value = "kmeans")]

@@ -17,6 +17,7 @@ pub(crate) fn generate(a: GenerateArgs) -> Result<()> {
     if n == 0 {
         bail!("--n must be at least 1");
     }
+    gmm_io::check_data_output(&a.out, false)?;
     signals::install(OnSignal::Exit);
     let out = outputs::prepare(&[Some(&a.out)], &[])?
         .pop()
@@ -34,9 +35,22 @@ pub(crate) fn generate(a: GenerateArgs) -> Result<()> {
 }
 
 pub(crate) fn info(a: InfoArgs) -> Result<()> {
+    // Column names, paths and types come from the file: its control bytes
+    // (an escape sequence, a newline, NUL) are shown escaped, never sent to
+    // the terminal raw.
+    let mut text = Vec::new();
+    describe(&a, &mut text)?;
+    let text = String::from_utf8_lossy(&text);
+    let mut out = std::io::stdout().lock();
+    for line in text.lines() {
+        writeln!(out, "{}", crate::printable(line))?;
+    }
+    Ok(())
+}
+
+fn describe(a: &InfoArgs, out: &mut dyn Write) -> Result<()> {
     if a.data.is_dir() {
         let src = a.columns.open(&a.data)?;
-        let mut out = std::io::stdout().lock();
         let n = src.shards().count();
         writeln!(
             out,
@@ -70,10 +84,9 @@ pub(crate) fn info(a: InfoArgs) -> Result<()> {
     }
     let ds = match DataFile::open(&a.data, a.columns.columns.as_deref())? {
         DataFile::Npy(ds) => ds,
-        DataFile::Columnar(c) => return columnar_info(&a, &c),
+        DataFile::Columnar(c) => return columnar_info(a, &c, out),
     };
     let i = ds.info();
-    let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "file        {} ({} bytes)",
@@ -116,8 +129,7 @@ pub(crate) fn info(a: InfoArgs) -> Result<()> {
     Ok(())
 }
 
-fn columnar_info(a: &InfoArgs, c: &ColumnarFile) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+fn columnar_info(a: &InfoArgs, c: &ColumnarFile, out: &mut dyn Write) -> Result<()> {
     writeln!(
         out,
         "file        {} ({} bytes)",
@@ -175,13 +187,10 @@ fn columnar_info(a: &InfoArgs, c: &ColumnarFile) -> Result<()> {
 }
 
 pub(crate) fn convert(a: ConvertArgs) -> Result<()> {
+    gmm_io::check_data_output(&a.output, true)?;
     signals::install(OnSignal::Exit);
     gmm_io::check_outputs(&[a.output.as_path()], &[a.input.as_path()])?;
-    let delimiter = match a.delimiter.as_str() {
-        "tab" | "\\t" => b'\t',
-        d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
-        d => bail!("--delimiter '{d}' must be one ASCII character or 'tab'"),
-    };
+    let delimiter = a.delimiter;
     let header = if a.no_header {
         Some(false)
     } else if a.header {
@@ -194,7 +203,7 @@ pub(crate) fn convert(a: ConvertArgs) -> Result<()> {
         let src = a.columns.open(&a.input)?;
         let rows = gmm_io::convert_source(&src, gmm_io::Output::prepare(&a.output)?)?;
         src.check_unchanged()?;
-        eprintln!(
+        note!(
             "wrote {rows} rows x {} columns to {}",
             src.n_features(),
             a.output.display()
@@ -205,7 +214,7 @@ pub(crate) fn convert(a: ConvertArgs) -> Result<()> {
         bail!("--columns selects columns of Arrow and Parquet inputs, not of CSV files");
     }
     let s = gmm_io::csv_convert(&a.input, &a.output, options)?;
-    eprintln!(
+    note!(
         "wrote {} rows x {} columns{} to {}",
         s.n_samples,
         s.n_features,

@@ -65,9 +65,7 @@ pub(crate) fn fit_on(a: FitArgs, comm: Option<&dyn Collective>) -> Result<Outcom
             let mut progress = progress;
             progress.finish();
             if root {
-                eprintln!(
-                    "interrupted during the initialisation: no model yet, nothing was written"
-                );
+                note!("interrupted during the initialisation: no model yet, nothing was written");
             }
             return Ok(Outcome::Interrupted);
         }
@@ -87,49 +85,55 @@ pub(crate) fn fit_on(a: FitArgs, comm: Option<&dyn Collective>) -> Result<Outcom
         Some(_) => prepare_outputs(&a)?,
     };
     let model_out = model_out.expect("process 0 prepares the model output");
+    // From here on a signal stops the drawing and writes nothing: every
+    // output is staged, then all are put in place together.
+    signals::set_mode(OnSignal::Exit);
+    let mut staged = Vec::new();
     if let Some(out) = report_out {
         let text = serde_json::to_string_pretty(&fit.report).expect("a report serialises");
-        out.write(|w| {
+        staged.push(out.stage(|w| {
             w.write_all(text.as_bytes())?;
             w.write_all(b"\n")
-        })?;
+        })?);
     }
-    gmm_io::save_model_to(model_out, &fit.model)?;
-    if !a.quiet {
-        let r = &fit.report;
-        eprintln!("{}", summary(r));
-    }
+    staged.push(gmm_io::stage_model(model_out, &fit.model)?);
     if let Some(out) = plot_out {
         let scene = match source.rows() {
             SourceRows::F64(v) => Scene::new(&fit.model, &v, plot::DEFAULT_MAX_POINTS)?,
             SourceRows::F32(v) => Scene::new(&fit.model, &v, plot::DEFAULT_MAX_POINTS)?,
         };
-        plot::save(
+        staged.push(plot::save(
             out,
             &Picture::Fit {
                 scene: &scene,
                 lower_bounds: Some(&fit.report.lower_bounds),
             },
-        )?;
+        )?);
     }
+    let mut drawn = None;
     if let Some(out) = animate_out {
         let t = std::time::Instant::now();
         let lbs = &fit.report.lower_bounds;
-        let frames = match source.rows() {
+        let (gif, frames) = match source.rows() {
             SourceRows::F64(v) => plot::save_animation(out, &models, lbs, &v)?,
             SourceRows::F32(v) => plot::save_animation(out, &models, lbs, &v)?,
         };
-        if !a.quiet {
-            eprintln!(
-                "drew {frames} frames of {} iterations in {:.2} s (not counted in the fit's {:.3} s)",
-                models.len() - 1,
-                t.elapsed().as_secs_f64(),
+        staged.push(gif);
+        drawn = Some((frames, t.elapsed().as_secs_f64()));
+    }
+    gmm_io::commit(staged)?;
+    if !a.quiet {
+        note!("{}", summary(&fit.report));
+        if let Some((frames, seconds)) = drawn {
+            note!(
+                "drew {frames} frames of {} iterations in {seconds:.2} s (not counted in the fit's {:.3} s)",
+                models.len().saturating_sub(1),
                 fit.report.fit_seconds
             );
         }
     }
     if fit.report.stopped {
-        eprintln!(
+        note!(
             "interrupted: wrote the best model so far ({} iterations, \"converged\": false)",
             fit.report.n_iter
         );
@@ -280,6 +284,12 @@ fn load_weights(path: &Path) -> Result<Vec<f64>> {
 
 /// The one-line summary of a fit.
 pub(crate) fn summary(r: &gmm_core::FitReport) -> String {
+    if r.n_iter == 0 {
+        return format!(
+            "initialised only (--max-iter 0): no EM iteration ran, {:.3} s ({} threads)",
+            r.fit_seconds, r.threads
+        );
+    }
     format!(
         "{} after {} iterations: lower bound {:.10}, {:.3} s ({:.4} s per iteration, {} threads)",
         if r.converged {

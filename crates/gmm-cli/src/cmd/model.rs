@@ -11,6 +11,7 @@ use crate::outputs;
 use crate::signals::{self, OnSignal};
 
 pub(crate) fn predict(a: PredictArgs) -> Result<()> {
+    gmm_io::check_data_output(&a.out, false)?;
     signals::install(OnSignal::Exit);
     let out = outputs::prepare(&[Some(&a.out)], &[a.data.as_path(), a.model.as_path()])?
         .pop()
@@ -18,6 +19,7 @@ pub(crate) fn predict(a: PredictArgs) -> Result<()> {
         .expect("the output");
     let model = load_model_arg(&a.model)?;
     let source = a.columns.open(&a.data)?;
+    check_columns(&model, &source, &a.data)?;
     let n = source.n_samples();
     let k = model.n_components();
     // Block by block: memory for a few blocks of outputs, whatever N.
@@ -48,9 +50,31 @@ pub(crate) fn predict(a: PredictArgs) -> Result<()> {
     })
 }
 
+/// Refuses data whose column count is not the model's, naming the data.
+fn check_columns(
+    model: &gmm_core::GaussianMixture,
+    source: &gmm_io::DataSource,
+    data: &std::path::Path,
+) -> Result<()> {
+    if source.n_features() != model.n_features() {
+        bail!(
+            "{}: the data has {} columns but the model was fitted on {}: give data with the \
+             model's features (--columns chooses them in Arrow and Parquet files)",
+            data.display(),
+            source.n_features(),
+            model.n_features()
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn score(a: ScoreArgs) -> Result<()> {
+    // The score is printed: refuse a closed standard output before the work,
+    // rather than losing the result with exit code 0.
+    drop(gmm_io::Output::stdout()?);
     let model = load_model_arg(&a.model)?;
     let source = a.columns.open(&a.data)?;
+    check_columns(&model, &source, &a.data)?;
     let n = source.n_samples();
     let mean = a.threads.install(|| {
         Ok(match source.rows() {
@@ -77,6 +101,16 @@ pub(crate) fn score(a: ScoreArgs) -> Result<()> {
 pub(crate) fn sample(a: SampleArgs) -> Result<()> {
     if a.n == 0 {
         bail!("--n must be at least 1");
+    }
+    // The rows and labels are streamed side by side as .npy.
+    for p in std::iter::once(&a.out).chain(&a.labels) {
+        gmm_io::check_data_output(p, false)?;
+        if gmm_io::Format::from_path(p).is_some() {
+            bail!(
+                "{}: sample writes .npy files: name the output .npy (gmm convert turns it into Parquet or Arrow)",
+                p.display()
+            );
+        }
     }
     signals::install(OnSignal::Exit);
     let mut outs =

@@ -25,6 +25,11 @@ pub(crate) fn select(a: SelectArgs) -> Result<()> {
     if let Some(p) = &a.plot {
         plot::check_picture_path(p)?;
     }
+    // The table is printed: with no --out or --report, a closed standard
+    // output would lose the whole result with exit code 0.
+    if a.out.is_none() && a.report.is_none() {
+        drop(gmm_io::Output::stdout()?);
+    }
     signals::install(OnSignal::Exit);
     let mut outputs = outputs::prepare(
         &[a.out.as_deref(), a.report.as_deref(), a.plot.as_deref()],
@@ -49,19 +54,22 @@ pub(crate) fn select(a: SelectArgs) -> Result<()> {
     };
     let sel = a.threads.install(run)?;
     source.check_unchanged()?;
+    // All the outputs or none.
+    let mut staged = Vec::new();
     if let Some(out) = report_out {
         let text = serde_json::to_string_pretty(&sel).expect("a selection serialises");
-        out.write(|w| {
+        staged.push(out.stage(|w| {
             w.write_all(text.as_bytes())?;
             w.write_all(b"\n")
-        })?;
+        })?);
     }
     if let Some(out) = model_out {
-        gmm_io::save_model_to(out, &sel.best().model)?;
+        staged.push(gmm_io::stage_model(out, &sel.best().model)?);
     }
     if let Some(out) = plot_out {
-        plot::save(out, &Picture::Criteria(&sel))?;
+        staged.push(plot::save(out, &Picture::Criteria(&sel))?);
     }
+    gmm_io::commit(staged)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -91,7 +99,7 @@ pub(crate) fn select(a: SelectArgs) -> Result<()> {
     )?;
     if !a.quiet {
         let total: f64 = sel.candidates.iter().map(|c| c.report.fit_seconds).sum();
-        eprintln!(
+        note!(
             "{} candidates fitted in {total:.3} s of fitting",
             sel.candidates.len()
         );

@@ -119,13 +119,14 @@ pub fn frame_iterations(n: usize) -> Vec<usize> {
 
 /// Draws `models` (the initial model, then one per iteration, as a
 /// [`Recorder`] keeps them) over `data` with the lower bounds `lbs`, and
-/// writes the GIF to `out`. Returns the number of frames.
+/// stages the GIF for `out` (in place once committed). Returns it and the
+/// number of frames.
 pub fn save_animation<R: Rows>(
     out: gmm_io::Output,
     models: &[GaussianMixture],
     lbs: &[f64],
     data: &R,
-) -> Result<usize> {
+) -> Result<(gmm_io::Staged, usize)> {
     if models.is_empty() {
         bail!("the fit recorded no model to animate");
     }
@@ -163,7 +164,7 @@ pub fn save_animation<R: Rows>(
         frames.push(rgb);
     }
     let last = frames.len() - 1;
-    out.write(|wr| {
+    let staged = out.stage(|wr| {
         let err = std::io::Error::other;
         let mut enc = gif::Encoder::new(wr, w as u16, h as u16, &[]).map_err(err)?;
         enc.set_repeat(gif::Repeat::Infinite).map_err(err)?;
@@ -188,7 +189,7 @@ pub fn save_animation<R: Rows>(
         }
         enc.into_inner().map(|_| ()).map_err(err)
     })?;
-    Ok(frames.len())
+    Ok((staged, frames.len()))
 }
 
 /// A palette of the (at most) 256 colours `rgb` uses most, and each pixel's

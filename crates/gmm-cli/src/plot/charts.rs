@@ -10,12 +10,43 @@ use super::colour;
 use super::scene::{Scene, ellipse};
 
 /// The span of `values`, padded by 5% on each side.
+///
+/// No finite value (a fit with `--max-iter 0` has no lower bound) gives
+/// `-1..1`: an empty or infinite range would leave plotters looking for
+/// tick marks forever.
 pub(super) fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-        (l.min(v), h.max(v))
-    });
-    let pad = ((hi - lo) * 0.05).max(1e-9);
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
+    if lo > hi {
+        return -1.0..1.0;
+    }
+    // At least a few ulps of the values' size, so that a constant series
+    // still spans distinct floats.
+    let pad = ((hi - lo) * 0.05)
+        .max(lo.abs().max(hi.abs()) * 1e-12)
+        .max(1e-9);
     (lo - pad)..(hi + pad)
+}
+
+/// The largest font size, at most `max`, at which `text` fits the width of
+/// `area` (less its margins): a long title (hundreds of components, many
+/// points) is drawn smaller rather than clipped.
+pub(super) fn caption_size<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    max: u32,
+) -> u32 {
+    let width = area.dim_in_pixel().0.saturating_sub(24);
+    (8..=max)
+        .rev()
+        .find(|&size| {
+            area.estimate_text_size(text, &("sans-serif", size as f64).into_text_style(area))
+                .is_ok_and(|(w, _)| w <= width)
+        })
+        .unwrap_or(8)
 }
 
 /// An ellipse's points, its component's colour, and its number of sigmas.
@@ -56,7 +87,10 @@ pub(super) fn draw_scene<DB: DrawingBackend>(
     let ellipses = ellipses(scene);
     let [xs, ys] = extent.map(|(lo, hi)| range([lo, hi].into_iter()));
     let mut chart = ChartBuilder::on(area)
-        .caption(&scene.title, ("sans-serif", 20))
+        .caption(
+            &scene.title,
+            ("sans-serif", caption_size(area, &scene.title, 20)),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(55)
@@ -108,16 +142,17 @@ pub(super) fn draw_lower_bounds<DB: DrawingBackend>(
     shown: usize,
 ) -> Result<()> {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
-    let points = |upto: usize| -> Vec<(f64, f64)> {
+    let points = |upto: usize| -> Vec<(i64, f64)> {
         lbs.iter()
             .take(upto)
             .enumerate()
             .filter(|(_, v)| v.is_finite())
-            .map(|(i, v)| ((i + 1) as f64, *v))
+            .map(|(i, v)| (i as i64 + 1, *v))
             .collect()
     };
     let finite = points(shown);
-    let xr = 0.5..(lbs.len().max(1) as f64 + 0.5);
+    // Iterations are whole numbers: an integer axis labels each at most once.
+    let xr = 0..(lbs.len() as i64 + 1);
     let yr = range(points(lbs.len()).iter().map(|p| p.1));
     // Enough decimals to tell the labels apart.
     let digits = (2.0 - (yr.end - yr.start).log10()).clamp(1.0, 12.0) as usize;
@@ -132,7 +167,7 @@ pub(super) fn draw_lower_bounds<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("iteration")
         .y_desc("mean log-likelihood")
-        .x_label_formatter(&|v| format!("{v:.0}"))
+        .x_labels(lbs.len().clamp(1, 10) + 1)
         .y_label_formatter(&|v| format!("{v:.digits$}"))
         .draw()
         .map_err(e)?;

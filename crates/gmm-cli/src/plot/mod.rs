@@ -92,8 +92,9 @@ pub enum Picture<'a> {
     Criteria(&'a Selection),
 }
 
-/// Writes `picture` to `out` (PNG or SVG by the extension of its path), atomically.
-pub fn save(out: gmm_io::Output, picture: &Picture<'_>) -> Result<()> {
+/// Draws `picture` for `out` (PNG or SVG by the extension of its path),
+/// staged: in place once committed with the command's other outputs.
+pub fn save(out: gmm_io::Output, picture: &Picture<'_>) -> Result<gmm_io::Staged> {
     let path = &out.path().to_path_buf();
     register_font();
     let size: (u32, u32) = match picture {
@@ -112,7 +113,7 @@ pub fn save(out: gmm_io::Output, picture: &Picture<'_>) -> Result<()> {
                 draw(&root, picture)?;
                 root.present().map_err(|e| anyhow!("{e}"))?;
             }
-            out.write(|w| {
+            out.stage(|w| {
                 let mut enc = png::Encoder::new(w, size.0, size.1);
                 enc.set_color(png::ColorType::Rgb);
                 enc.set_depth(png::BitDepth::Eight);
@@ -130,7 +131,7 @@ pub fn save(out: gmm_io::Output, picture: &Picture<'_>) -> Result<()> {
                 draw(&root, picture)?;
                 root.present().map_err(|e| anyhow!("{e}"))?;
             }
-            out.write(|w| w.write_all(text.as_bytes()))
+            out.stage(|w| w.write_all(text.as_bytes()))
         }
     };
     written.with_context(|| format!("cannot write the picture {}", path.display()))

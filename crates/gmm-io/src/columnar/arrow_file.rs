@@ -25,7 +25,8 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
     }
     let map = map_readonly(&file, path).map_err(|e| Error::io(e, path))?;
     let len = map.len();
-    if map.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
+    if map.starts_with(&[0xff, 0xff, 0xff, 0xff]) || is_legacy_stream(&map) {
+        check_stream(&map).map_err(bad)?;
         drop(map);
         return open_stream(file, path, columns, stamp);
     }
@@ -85,6 +86,7 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
     };
     for block in footer.dictionaries().iter().flatten() {
         let data = block_data(block)?;
+        check_block(&data).map_err(|why| bad(format!("a dictionary {why}")))?;
         guarded(|| decoder.read_dictionary(block, &data))
             .map_err(|e| bad(format!("a dictionary is malformed: {e}")))?
             .map_err(|e| bad(format!("a dictionary is malformed: {e}")))?;
@@ -98,6 +100,7 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
     let mut copied = false;
     for (b, block) in blocks.iter().enumerate() {
         let data = block_data(block)?;
+        check_block(&data).map_err(|why| bad(format!("record batch {b} {why}")))?;
         let Some(batch) = guarded(|| decoder.read_record_batch(block, &data))
             .map_err(|e| bad(format!("record batch {b} is malformed: {e}")))?
             .map_err(|e| bad(format!("record batch {b} is malformed: {e}")))?
@@ -194,4 +197,158 @@ fn open_stream(
         n_batches,
         stamp,
     )
+}
+
+/// True if `bytes` start like an IPC stream of Arrow before 0.15, whose
+/// messages have no continuation marker: a positive metadata length, then
+/// a flatbuffer Message holding the schema.
+fn is_legacy_stream(bytes: &[u8]) -> bool {
+    let Some(len) = bytes
+        .get(..4)
+        .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")))
+    else {
+        return false;
+    };
+    let Some(meta) = usize::try_from(len)
+        .ok()
+        .filter(|&l| l > 0)
+        .and_then(|l| bytes.get(4..4 + l))
+    else {
+        return false;
+    };
+    arrow_ipc::root_as_message(meta)
+        .is_ok_and(|m| m.header_type() == arrow_ipc::MessageHeader::Schema)
+}
+
+/// A message's framing at the start of `bytes`: the flatbuffer's range.
+/// The continuation marker `0xFFFFFFFF` precedes the length since Arrow
+/// 0.15; older streams and files start with the length.
+fn message_at(bytes: &[u8]) -> Result<Option<std::ops::Range<usize>>, String> {
+    let word = |at: usize| -> Option<i32> {
+        bytes
+            .get(at..at + 4)
+            .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")))
+    };
+    let (len, start) = match word(0) {
+        None => return Ok(None),
+        Some(-1) => (word(4).unwrap_or(0), 8usize),
+        Some(len) => (len, 4),
+    };
+    if len == 0 {
+        return Ok(None); // The end-of-stream marker.
+    }
+    let end = usize::try_from(len)
+        .ok()
+        .and_then(|l| start.checked_add(l))
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| format!("a message claims {len} bytes of metadata, beyond the file"))?;
+    Ok(Some(start..end))
+}
+
+/// Checks one IPC block (a message and its body, as a file's footer locates
+/// it; see [`check_message`]).
+fn check_block(block: &[u8]) -> Result<(), String> {
+    let Some(meta) = message_at(block)? else {
+        return Err("is empty".into());
+    };
+    let message = arrow_ipc::root_as_message(&block[meta.clone()])
+        .map_err(|e| format!("has malformed metadata: {e}"))?;
+    // The body follows the metadata, padded to 8 bytes.
+    let body_len = usize::try_from(message.bodyLength()).unwrap_or(usize::MAX);
+    let body = block
+        .len()
+        .checked_sub(body_len)
+        .filter(|&start| start >= meta.end)
+        .map(|start| &block[start..])
+        .ok_or_else(|| "claims a body longer than its block".to_string())?;
+    check_message(&message, body)
+}
+
+/// Checks every message of an IPC stream held in `bytes`.
+fn check_stream(bytes: &[u8]) -> Result<(), String> {
+    let mut pos = 0usize;
+    while let Some(meta) = message_at(&bytes[pos..])? {
+        let message = arrow_ipc::root_as_message(&bytes[pos + meta.start..pos + meta.end])
+            .map_err(|e| format!("a message's metadata is malformed: {e}"))?;
+        let body_start = pos + meta.end;
+        let body_end = usize::try_from(message.bodyLength())
+            .ok()
+            .and_then(|l| body_start.checked_add(l))
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| {
+                format!(
+                    "a message claims a body of {} bytes, beyond the end of the stream",
+                    message.bodyLength()
+                )
+            })?;
+        check_message(&message, &bytes[body_start..body_end])
+            .map_err(|why| format!("a message {why}"))?;
+        pos = body_end;
+    }
+    Ok(())
+}
+
+/// Checks what decoding a record batch (or a dictionary batch) allocates:
+/// each compressed buffer's 8-byte prefix claims its decompressed length,
+/// which arrow-ipc reserves before decompressing. LZ4 frames expand at most
+/// 255-fold, and no buffer can take more than the memory available.
+fn check_message(message: &arrow_ipc::Message<'_>, body: &[u8]) -> Result<(), String> {
+    let batch = match message.header_type() {
+        arrow_ipc::MessageHeader::RecordBatch => message.header_as_record_batch(),
+        arrow_ipc::MessageHeader::DictionaryBatch => {
+            message.header_as_dictionary_batch().and_then(|d| d.data())
+        }
+        _ => None,
+    };
+    let Some(batch) = batch else {
+        return Ok(());
+    };
+    let Some(compression) = batch.compression() else {
+        return Ok(());
+    };
+    let lz4 = compression.codec() == arrow_ipc::CompressionType::LZ4_FRAME;
+    let memory = gmm_core::available_memory().unwrap_or(u64::MAX);
+    for buffer in batch.buffers().iter().flatten() {
+        let (offset, length) = (buffer.offset(), buffer.length());
+        if length == 0 {
+            continue;
+        }
+        let range = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(length).ok())
+            .and_then(|(o, l)| Some(o..o.checked_add(l)?))
+            .filter(|r| r.end <= body.len() && r.len() >= 8)
+            .ok_or_else(|| {
+                format!(
+                    "has a buffer at {offset}+{length}, outside its body of {} bytes",
+                    body.len()
+                )
+            })?;
+        let prefix = i64::from_le_bytes(body[range.start..range.start + 8].try_into().expect("8"));
+        if prefix == -1 {
+            continue; // Stored uncompressed.
+        }
+        let claimed = u64::try_from(prefix)
+            .map_err(|_| format!("has a buffer claiming {prefix} decompressed bytes"))?;
+        let most = if lz4 {
+            ((range.len() - 8) as u64)
+                .saturating_mul(255)
+                .saturating_add(1 << 16)
+        } else {
+            u64::MAX
+        };
+        if claimed > most.min(memory) {
+            return Err(format!(
+                "has a compressed buffer of {} bytes claiming {} decompressed, more than {}",
+                range.len(),
+                gmm_core::human_bytes(claimed),
+                if claimed > memory {
+                    "the memory available"
+                } else {
+                    "LZ4 can expand it to"
+                }
+            ));
+        }
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@
 
 mod arrow_file;
 mod parquet_file;
+mod parquet_guard;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -131,8 +132,18 @@ struct Selection {
     converted: Option<String>,
 }
 
+/// The type of a column's values: a dictionary-encoded column
+/// (`dictionary<int32, float64>`, as pandas categoricals and some writers
+/// store repeated values) holds values of its value type.
+fn value_type(t: &DataType) -> &DataType {
+    match t {
+        DataType::Dictionary(_, values) => value_type(values),
+        other => other,
+    }
+}
+
 fn is_numeric(t: &DataType) -> bool {
-    t.is_numeric()
+    value_type(t).is_numeric()
 }
 
 /// The columns in which pandas stored a DataFrame's index (`df.to_parquet()`
@@ -166,6 +177,15 @@ fn select(schema: &Schema, wanted: Option<&[String]>, path: &Path) -> Result<Sel
             }
             let mut out = Vec::with_capacity(names.len());
             for name in names {
+                if fields.iter().filter(|f| f.name() == name).count() > 1 {
+                    return Err(Error::columns(
+                        format!(
+                            "the file has several columns named '{name}', so naming it is \
+                             ambiguous: rename the columns so that each name is unique"
+                        ),
+                        path,
+                    ));
+                }
                 let Some(i) = fields.iter().position(|f| f.name() == name) else {
                     let have: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
                     return Err(Error::columns(
@@ -220,7 +240,7 @@ fn select(schema: &Schema, wanted: Option<&[String]>, path: &Path) -> Result<Sel
         ));
     }
     let types: Vec<&DataType> = indices.iter().map(|&i| fields[i].data_type()).collect();
-    let dtype = if types.iter().all(|t| **t == DataType::Float32) {
+    let dtype = if types.iter().all(|t| *value_type(t) == DataType::Float32) {
         Dtype::F32
     } else {
         Dtype::F64
@@ -347,8 +367,10 @@ impl ColumnarFile {
     ///
     /// Errors, each naming the file and what to do: not an Arrow/Parquet file
     /// (wrong magic, truncated, inconsistent metadata), an unknown or
-    /// non-numeric column, a null value (column and row named), no rows.
+    /// non-numeric column, a null value (column and row named). A file of no
+    /// rows opens (see [`ColumnarFile::n_samples`]).
     pub fn open(path: &Path, columns: Option<&[String]>) -> Result<Self> {
+        crate::npy::check_seekable(path)?;
         match Format::from_path(path) {
             Some(Format::Arrow) => arrow_file::open(path, columns),
             Some(Format::Parquet) => parquet_file::open(path, columns),
@@ -371,13 +393,10 @@ impl ColumnarFile {
         row_groups: usize,
         stamp: (u64, Option<SystemTime>),
     ) -> Result<Self> {
+        // A file of no rows opens, as an empty .npy does: a directory of
+        // shards may hold one, and a fit of no rows at all is refused by the
+        // engine ("the data has no rows").
         let n_samples = batches.iter().map(Batch::n_samples).sum();
-        if n_samples == 0 {
-            return Err(Error::columns(
-                "the file holds no rows: give a file with data",
-                path,
-            ));
-        }
         let index = pandas_index_columns(schema);
         let fields = schema
             .fields()
@@ -457,10 +476,18 @@ impl ColumnarFile {
         self.file_bytes
     }
 
-    /// The selected columns, one column-major part per batch.
+    /// The selected columns, one column-major part per batch (one part of
+    /// no rows for a file of no rows).
     pub fn parts(&self) -> ColumnarParts<'_> {
         fn cols<'a, T: gmm_core::Scalar>(v: Vec<&'a [T]>) -> Columns<'a, T> {
             Columns::new(v).expect("equal lengths, checked when decoded")
+        }
+        let d = self.names.len();
+        if self.batches.is_empty() {
+            return match self.dtype {
+                Dtype::F64 => ColumnarParts::F64(vec![cols(vec![&[][..]; d])]),
+                Dtype::F32 => ColumnarParts::F32(vec![cols(vec![&[][..]; d])]),
+            };
         }
         match self.dtype {
             Dtype::F64 => ColumnarParts::F64(

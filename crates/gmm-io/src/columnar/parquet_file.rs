@@ -12,7 +12,7 @@ use arrow_buffer::{Buffer, ScalarBuffer};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{Batch, ColumnarFile, Format, guarded, select, stamp_of, typed_column};
+use super::{Batch, ColumnarFile, Format, guarded, parquet_guard, select, stamp_of, typed_column};
 use crate::error::{Error, Result};
 use crate::mmap::map_readonly;
 use crate::npy::Dtype;
@@ -37,6 +37,8 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
             "it does not start with PAR1: give a Parquet file".into()
         }));
     }
+    // What the metadata asks the decoder to allocate is checked first.
+    parquet_guard::check_footer(&file, stamp.0).map_err(bad)?;
     let handle = file.try_clone().map_err(|e| Error::io(e, path))?;
     let builder = guarded(|| ParquetRecordBatchReaderBuilder::try_new(handle))
         .map_err(|e| bad(format!("the metadata cannot be read: {e}")))?
@@ -66,16 +68,34 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
         if total as u64 > free {
             return Err(Error::unsupported(
                 format!(
-                    "decoding needs {:.1} GB in the temporary directory {} and {:.1} GB are free: \
+                    "decoding needs {} in the temporary directory {} and {} are free: \
                      set TMPDIR to a larger disk",
-                    total as f64 / 1e9,
+                    gmm_core::human_bytes(total as u64),
                     tmp_dir.display(),
-                    free as f64 / 1e9
+                    gmm_core::human_bytes(free)
                 ),
                 path,
             ));
         }
     }
+    let leaves: Vec<usize> = {
+        let schema = builder.parquet_schema();
+        (0..schema.num_columns())
+            .filter(|&leaf| {
+                selection
+                    .indices
+                    .contains(&schema.get_column_root_idx(leaf))
+            })
+            .collect()
+    };
+    parquet_guard::check_pages(
+        &file,
+        stamp.0,
+        builder.metadata(),
+        &leaves,
+        gmm_core::available_memory(),
+    )
+    .map_err(bad)?;
     let scratch = tempfile::tempfile_in(&tmp_dir).map_err(|e| Error::io(e, &tmp_dir))?;
     // The reader yields the projected columns in file order.
     let mut sorted = selection.indices.clone();
@@ -93,7 +113,15 @@ pub(super) fn open(path: &Path, columns: Option<&[String]>) -> Result<ColumnarFi
     while let Some(batch) =
         guarded(|| reader.next()).map_err(|e| bad(format!("the data cannot be decoded: {e}")))?
     {
-        let batch = batch.map_err(|e| bad(format!("the data cannot be decoded: {e}")))?;
+        let batch = batch.map_err(|e| {
+            let e = e.to_string();
+            bad(if e.contains("CRC checksum mismatch") {
+                "a page fails its CRC checksum: the file is corrupt (read it again from its source)"
+                    .to_string()
+            } else {
+                format!("the data cannot be decoded: {e}")
+            })
+        })?;
         let rows = batch.num_rows();
         if batch.num_columns() != d || row.checked_add(rows).is_none_or(|end| end > n) {
             return Err(bad(format!(

@@ -115,6 +115,7 @@ impl Dataset {
     /// read as `N x 1`). Never panics and never reads out of bounds on a hostile
     /// file: the header and length are checked before any data is touched.
     pub fn open(path: &Path) -> Result<Self> {
+        check_seekable(path)?;
         let file = File::open(path).map_err(|e| Error::io(e, path))?;
         let meta = file.metadata().map_err(|e| Error::io(e, path))?;
         if meta.is_dir() {
@@ -361,4 +362,34 @@ pub(crate) fn check_stamp(path: &Path, stamp: (u64, Option<SystemTime>)) -> Resu
         ));
     }
     Ok(())
+}
+
+/// Refuses, before opening it, a path that is not a regular file or a
+/// directory: opening a FIFO waits for a writer (forever, if none comes),
+/// and a FIFO, socket or terminal is read once, where a dataset is mapped or
+/// read once per pass. `stat` does not open the file, so this never blocks.
+pub(crate) fn check_seekable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(()); // Opening it says why.
+    };
+    let t = meta.file_type();
+    let what = if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        return Ok(());
+    };
+    Err(Error::unsupported(
+        format!(
+            "this is {what}, a stream read once, not a file a dataset can be mapped from or \
+             read again: save the data to a file first (e.g. `cat stream > data.npy`)"
+        ),
+        path,
+    ))
 }

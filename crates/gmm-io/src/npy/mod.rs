@@ -15,8 +15,8 @@ mod dtype;
 mod header;
 mod write;
 
-pub(crate) use dataset::check_stamp;
 pub use dataset::{Dataset, DatasetInfo, DatasetView};
+pub(crate) use dataset::{check_seekable, check_stamp};
 pub use dtype::Dtype;
 pub use header::{NpyHeader, parse_header};
 pub use write::{NpyElement, header_bytes, npy_bytes, write_npy, write_npy_streamed, write_view};

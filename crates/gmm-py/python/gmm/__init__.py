@@ -27,3 +27,13 @@ __all__ = [
     "select",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # ``gmm.dask`` after a plain ``import gmm``, as the README writes it,
+    # without importing Dask until it is used.
+    if name == "dask":
+        import importlib
+
+        return importlib.import_module(".dask", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

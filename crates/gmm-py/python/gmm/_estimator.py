@@ -10,6 +10,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from . import _gmm
@@ -36,13 +41,6 @@ def _aligned(x):
     if x.flags.c_contiguous and x.flags.aligned:
         return x
     return np.array(x, order="C", copy=True)
-
-
-def _check(name, value, ok, expected):
-    if not ok:
-        raise ValueError(
-            f"The '{name}' parameter of GaussianMixture must be {expected}. Got {value!r} instead."
-        )
 
 
 # scikit-learn's message for a covariance that cannot be factored; the
@@ -218,18 +216,35 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.callback = callback
 
     # ----------------------------------------------------------------- checks
+    # scikit-learn's constraints of GaussianMixture, and this estimator's own
+    # three parameters; checked (InvalidParameterError, scikit-learn's
+    # message) before any fit.
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions(set(_COVARIANCE_TYPES))],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions(set(_INIT))],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "reseed_collapsed": ["boolean"],
+        "callback": [callable, None],
+    }
+
     def _check_parameters(self):
-        isint = lambda v: isinstance(v, Integral) and not isinstance(v, bool)  # noqa: E731
-        isreal = lambda v: isinstance(v, Real) and not isinstance(v, bool)  # noqa: E731
-        _check("n_components", self.n_components, isint(self.n_components) and self.n_components >= 1, "an int in the range [1, inf)")
-        _check("tol", self.tol, isreal(self.tol) and self.tol >= 0, "a float in the range [0.0, inf)")
-        _check("reg_covar", self.reg_covar, isreal(self.reg_covar) and self.reg_covar >= 0, "a float in the range [0.0, inf)")
-        _check("max_iter", self.max_iter, isint(self.max_iter) and self.max_iter >= 0, "an int in the range [0, inf)")
-        _check("n_init", self.n_init, isint(self.n_init) and self.n_init >= 1, "an int in the range [1, inf)")
-        _check("covariance_type", self.covariance_type, self.covariance_type in _COVARIANCE_TYPES, f"a str among {set(_COVARIANCE_TYPES)}")
-        _check("init_params", self.init_params, self.init_params in _INIT, f"a str among {set(_INIT)}")
-        _check("n_threads", self.n_threads, self.n_threads is None or (isint(self.n_threads) and self.n_threads >= 1), "None or an int in the range [1, inf)")
-        _check("verbose_interval", self.verbose_interval, isint(self.verbose_interval) and self.verbose_interval >= 1, "an int in the range [1, inf)")
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=self.__class__.__name__,
+        )
 
     def _validate(self, X, reset):
         X = _validate_data(
