@@ -135,7 +135,7 @@ fn convert_turns_csv_into_npy_and_names_bad_cells() {
     assert_fails(&gmm(&["convert", s(&csv), s(&csv)]), 1, "over an input");
     assert_fails(
         &gmm(&["convert", s(&csv), s(&bad), "--delimiter", "ab"]),
-        1,
+        2,
         "one ASCII character",
     );
 }

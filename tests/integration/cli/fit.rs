@@ -223,7 +223,7 @@ fn bad_input_exits_non_zero_with_one_line_and_no_output() {
             "--out",
             o,
         ]),
-        1,
+        2,
         "covariance_type",
     );
     assert_fails(

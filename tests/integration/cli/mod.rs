@@ -3,6 +3,7 @@
 mod animate;
 mod data;
 mod fit;
+mod hostile;
 mod safety;
 mod signals;
 mod verbs;

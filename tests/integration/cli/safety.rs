@@ -362,7 +362,7 @@ fn sizes_are_checked_before_anything_is_allocated() {
     let range = format!("1..{max}");
     assert_fails(
         &gmm(&["select", s(&a), "--components", &range]),
-        1,
+        2,
         "candidates",
     );
     // 2 rows of 100,000 features: one full covariance is 80 GB.

@@ -47,19 +47,20 @@ fn select_prints_a_table_marks_the_best_and_writes_its_model() {
     assert_eq!(r["candidates"].as_array().unwrap().len(), 8);
     assert_eq!(r["criterion"], "bic");
     assert_eq!(r["best"], 5);
-    // Bad requests: one line, exit 1, nothing written.
+    // Bad requests: one line, exit 2 for a bad flag value (usage), 1 for
+    // an init that cannot serve, nothing written.
     let never = dir.path().join("never.json");
-    for (args, needle) in [
-        (vec!["--components", "5..2"], "empty range"),
-        (vec!["--components", "a,b"], "not a range"),
-        (vec!["--components", "0..3"], "includes 0"),
-        (vec!["--covariance", "full,round"], "covariance_type"),
-        (vec!["--criterion", "mdl"], "criterion"),
-        (vec!["--init", s(&best)], "must be a method"),
+    for (args, needle, code) in [
+        (vec!["--components", "5..2"], "empty range", 2),
+        (vec!["--components", "a,b"], "not a range", 2),
+        (vec!["--components", "0..3"], "includes 0", 2),
+        (vec!["--covariance", "full,round"], "covariance_type", 2),
+        (vec!["--criterion", "mdl"], "criterion", 2),
+        (vec!["--init", s(&best)], "must be a method", 1),
     ] {
         let mut full = vec!["select", s(&data), "--out", s(&never)];
         full.extend(args);
-        assert_fails(&gmm(&full), 1, needle);
+        assert_fails(&gmm(&full), code, needle);
         assert!(!never.exists());
     }
 }
@@ -152,7 +153,7 @@ fn predict_score_and_sample_agree_with_the_library() {
     assert_fails(
         &gmm(&["predict", s(&model_path), s(&wrong), "--out", s(&never)]),
         1,
-        "n_features",
+        "the data has 2 columns but the model was fitted on 5",
     );
     assert_fails(
         &gmm(&["score", s(&data), s(&data)]),
@@ -418,7 +419,7 @@ fn generate_writes_each_workload_seeded() {
     let out = dir.path().join("never.npy");
     assert_fails(
         &gmm(&["generate", "--preset", "huge", "--out", s(&out)]),
-        1,
+        2,
         "huge",
     );
     assert_fails(

@@ -8,6 +8,7 @@ use gmm_io::{ColumnarFile, DataFile, Format};
 
 use crate::args::{ConvertArgs, GenerateArgs, InfoArgs};
 use crate::outputs;
+use crate::printable;
 use crate::signals::{self, OnSignal};
 
 pub(crate) fn generate(a: GenerateArgs) -> Result<()> {
@@ -43,7 +44,7 @@ pub(crate) fn info(a: InfoArgs) -> Result<()> {
     let text = String::from_utf8_lossy(&text);
     let mut out = std::io::stdout().lock();
     for line in text.lines() {
-        writeln!(out, "{}", crate::printable(line))?;
+        writeln!(out, "{}", printable(line))?;
     }
     Ok(())
 }
@@ -55,7 +56,7 @@ fn describe(a: &InfoArgs, out: &mut dyn Write) -> Result<()> {
         writeln!(
             out,
             "directory   {} ({n} shards, read in name order as one dataset)",
-            a.data.display()
+            printable(&a.data.display().to_string())
         )?;
         writeln!(
             out,
@@ -65,7 +66,7 @@ fn describe(a: &InfoArgs, out: &mut dyn Write) -> Result<()> {
         )?;
         writeln!(out, "dtype       {}", src.dtype().name())?;
         if let Some(names) = src.column_names() {
-            writeln!(out, "columns     {}", names.join(", "))?;
+            writeln!(out, "columns     {}", printable(&names.join(", ")))?;
         }
         for (p, ds) in src.shards() {
             let how = match ds.conversion() {
@@ -75,7 +76,7 @@ fn describe(a: &InfoArgs, out: &mut dyn Write) -> Result<()> {
             writeln!(
                 out,
                 "shard       {}: {} rows, {}",
-                p.display(),
+                printable(&p.display().to_string()),
                 ds.n_samples(),
                 how
             )?;
@@ -90,7 +91,7 @@ fn describe(a: &InfoArgs, out: &mut dyn Write) -> Result<()> {
     writeln!(
         out,
         "file        {} ({} bytes)",
-        a.data.display(),
+        printable(&a.data.display().to_string()),
         i.file_bytes
     )?;
     writeln!(out, "format      .npy {}.{}", i.version.0, i.version.1)?;
@@ -133,7 +134,7 @@ fn columnar_info(a: &InfoArgs, c: &ColumnarFile, out: &mut dyn Write) -> Result<
     writeln!(
         out,
         "file        {} ({} bytes)",
-        a.data.display(),
+        printable(&a.data.display().to_string()),
         c.file_bytes()
     )?;
     let groups = match (c.format(), c.row_groups()) {
@@ -157,12 +158,16 @@ fn columnar_info(a: &InfoArgs, c: &ColumnarFile, out: &mut dyn Write) -> Result<
                 (false, true) => ", pandas index, not read",
                 (false, false) => ", not read",
             };
-            format!("{} ({}{note})", f.name, f.data_type)
+            format!("{} ({}{note})", printable(&f.name), f.data_type)
         })
         .collect();
     writeln!(out, "columns     {}", fields.join(", "))?;
     if c.column_names().len() < c.fields().len() {
-        writeln!(out, "read        {}", c.column_names().join(", "))?;
+        writeln!(
+            out,
+            "read        {}",
+            printable(&c.column_names().join(", "))
+        )?;
     }
     writeln!(
         out,
@@ -187,9 +192,9 @@ fn columnar_info(a: &InfoArgs, c: &ColumnarFile, out: &mut dyn Write) -> Result<
 }
 
 pub(crate) fn convert(a: ConvertArgs) -> Result<()> {
-    gmm_io::check_data_output(&a.output, true)?;
     signals::install(OnSignal::Exit);
     gmm_io::check_outputs(&[a.output.as_path()], &[a.input.as_path()])?;
+    gmm_io::check_data_output(&a.output, true)?;
     let delimiter = a.delimiter;
     let header = if a.no_header {
         Some(false)

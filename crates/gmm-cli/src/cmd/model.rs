@@ -11,12 +11,12 @@ use crate::outputs;
 use crate::signals::{self, OnSignal};
 
 pub(crate) fn predict(a: PredictArgs) -> Result<()> {
-    gmm_io::check_data_output(&a.out, false)?;
     signals::install(OnSignal::Exit);
     let out = outputs::prepare(&[Some(&a.out)], &[a.data.as_path(), a.model.as_path()])?
         .pop()
         .flatten()
         .expect("the output");
+    gmm_io::check_data_output(&a.out, false)?;
     let model = load_model_arg(&a.model)?;
     let source = a.columns.open(&a.data)?;
     check_columns(&model, &source, &a.data)?;
@@ -102,6 +102,13 @@ pub(crate) fn sample(a: SampleArgs) -> Result<()> {
     if a.n == 0 {
         bail!("--n must be at least 1");
     }
+    signals::install(OnSignal::Exit);
+    let mut outs =
+        outputs::prepare(&[Some(&a.out), a.labels.as_deref()], &[a.model.as_path()])?.into_iter();
+    let (out, labels_out) = (
+        outs.next().flatten().expect("the output"),
+        outs.next().flatten(),
+    );
     // The rows and labels are streamed side by side as .npy.
     for p in std::iter::once(&a.out).chain(&a.labels) {
         gmm_io::check_data_output(p, false)?;
@@ -112,13 +119,6 @@ pub(crate) fn sample(a: SampleArgs) -> Result<()> {
             );
         }
     }
-    signals::install(OnSignal::Exit);
-    let mut outs =
-        outputs::prepare(&[Some(&a.out), a.labels.as_deref()], &[a.model.as_path()])?.into_iter();
-    let (out, labels_out) = (
-        outs.next().flatten().expect("the output"),
-        outs.next().flatten(),
-    );
     let model = load_model_arg(&a.model)?;
     let d = model.n_features();
     let x_bytes =
