@@ -122,6 +122,12 @@ fn parquet_cases(dir: &Path) {
     let p = write(dir, "huge_pages.parquet", &huge.bytes());
     refused(&p, "uncompressed bytes");
 
+    // A column chunk at a negative offset (the parquet crate asserts).
+    let mut before = Parquet::required(&x);
+    before.data_page_offset = Some(-5);
+    let p = write(dir, "negative.parquet", &before.bytes());
+    refused(&p, "outside the file");
+
     // 3: a schema whose root claims 2^31 - 1 columns.
     let mut wide = Parquet::required(&x);
     wide.root_children = i32::MAX;

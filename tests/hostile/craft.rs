@@ -233,6 +233,8 @@ pub struct Parquet {
     pub root_children: i32,
     /// Groups nested between the root and the column.
     pub nesting: usize,
+    /// A data page offset to claim instead of the true one.
+    pub data_page_offset: Option<i64>,
 }
 
 impl Parquet {
@@ -244,6 +246,7 @@ impl Parquet {
             codec: 0,
             root_children: 1,
             nesting: 0,
+            data_page_offset: None,
         }
     }
 
@@ -291,7 +294,7 @@ impl Parquet {
             (5, T::I64(self.rows)),
             (6, T::I64(size)),
             (7, T::I64(size)),
-            (9, T::I64(data.unwrap_or(start))),
+            (9, T::I64(self.data_page_offset.or(data).unwrap_or(start))),
         ];
         if let Some(d) = dictionary {
             meta.push((11, T::I64(d)));

@@ -338,6 +338,40 @@ impl Write for OutputWriter {
 }
 
 impl OutputWriter {
+    /// Completes the output but leaves the destination as it is until
+    /// [`commit`]: a file is flushed and synced (renamed by `commit`);
+    /// standard output and devices, written as they went, are only flushed.
+    pub fn stage(self) -> Result<Staged> {
+        let path = self.path;
+        let err = |e| Error::io(e, &path);
+        match self.inner {
+            Inner::Stdout(mut w) => {
+                w.flush().map_err(err)?;
+                Ok(Staged {
+                    path: path.clone(),
+                    kind: StagedKind::Done,
+                })
+            }
+            Inner::File(w, tmp) => {
+                let f = w.into_inner().map_err(|e| err(e.into_error()))?;
+                match tmp {
+                    Some((tmp, registration)) => {
+                        f.sync_all().map_err(err)?;
+                        drop(f);
+                        Ok(Staged {
+                            path: path.clone(),
+                            kind: StagedKind::File(tmp, registration),
+                        })
+                    }
+                    None => Ok(Staged {
+                        path: path.clone(),
+                        kind: StagedKind::Done,
+                    }),
+                }
+            }
+        }
+    }
+
     /// Completes the output: flushed; for a file, synced and renamed over the
     /// destination.
     pub fn finish(self) -> Result<()> {
@@ -372,6 +406,8 @@ enum StagedKind {
     File(tempfile::NamedTempFile, TempRegistration),
     /// Standard output or a device: the bytes, written on commit.
     Held(Output, Vec<u8>),
+    /// Standard output or a device, written already as it was streamed.
+    Done,
 }
 
 impl Staged {
@@ -394,6 +430,7 @@ pub fn commit(staged: Vec<Staged>) -> Result<()> {
                     .map_err(|e| Error::io(e.error, &s.path))?;
             }
             StagedKind::Held(out, bytes) => out.write(|w| w.write_all(&bytes))?,
+            StagedKind::Done => {}
         }
     }
     Ok(())

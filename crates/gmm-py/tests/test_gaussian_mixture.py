@@ -466,3 +466,71 @@ def test_the_docstring_examples_run():
         result = doctest.testmod(module)
         assert result.attempted > 0, module.__name__
         assert result.failed == 0, module.__name__
+
+
+# ------------------------------------------------- issue 30: Python surface
+def test_every_parameter_is_declared_and_validated_as_scikit_learn_does():
+    from sklearn.utils._param_validation import InvalidParameterError
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    est = GaussianMixture()
+    assert set(est._parameter_constraints) == set(est.get_params(deep=False))
+    check_param_validation("GaussianMixture", est)
+    for name, bad in [("n_threads", 0), ("reseed_collapsed", "yes"), ("callback", 3)]:
+        with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of GaussianMixture"):
+            GaussianMixture(2, **{name: bad}).fit(blobs(50))
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score_samples"])
+def test_ctrl_c_inside_a_long_predict_raises_at_once(method):
+    # One pass of 600,000 x 64 rows against 64 full components takes a
+    # second or more; the signal comes 0.1 s into the second call and must
+    # end it long before the pass would (judged against the first call).
+    code = f"""
+        import sys, time, numpy as np
+        from gmm import GaussianMixture
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(600_000, 64))
+        est = GaussianMixture(64, init_params="random_from_data", max_iter=1, tol=0,
+                              random_state=0).fit(X[:5000])
+        start = time.monotonic()
+        est.{method}(X)
+        print("full", time.monotonic() - start, flush=True)
+        try:
+            est.{method}(X)
+            print("finished", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic(), flush=True)
+            sys.exit(7)
+    """
+    p = subprocess.Popen(_script(code), stdout=subprocess.PIPE, text=True)
+    first = p.stdout.readline().split()
+    assert first[0] == "full", first
+    seconds = float(first[1])
+    time.sleep(0.1)
+    sent = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 7 and "interrupted" in out, out
+    latency = float(out.split()[-1]) - sent
+    assert latency < 0.5 * seconds, (latency, seconds)
+
+
+def test_gmm_dask_is_reachable_after_import_gmm_without_importing_dask():
+    code = """
+        import sys
+        import gmm
+        assert "dask" not in sys.modules, "import gmm imported dask"
+        assert "gmm.dask" not in sys.modules
+        fit = gmm.dask.fit
+        assert callable(fit) and "gmm.dask" in sys.modules
+        try:
+            gmm.no_such_thing
+        except AttributeError as e:
+            assert "no_such_thing" in str(e)
+        else:
+            raise SystemExit("no AttributeError")
+        print("ok")
+    """
+    out = subprocess.run(_script(code), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

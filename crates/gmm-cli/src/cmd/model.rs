@@ -152,9 +152,10 @@ pub(crate) fn sample(a: SampleArgs) -> Result<()> {
         }
         Ok(())
     })?;
-    x_w.finish()?;
+    // Both outputs or neither.
+    let mut staged = vec![x_w.stage()?];
     if let Some(w) = l_w {
-        w.finish()?;
+        staged.push(w.stage()?);
     }
-    Ok(())
+    Ok(gmm_io::commit(staged)?)
 }

@@ -250,3 +250,74 @@ pub(super) fn draw_criteria<DB: DrawingBackend>(
         .map_err(e)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts of an SVG drawing.
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                let body = t.split_once('>')?.1;
+                Some(body.split_once("</text>")?.0.trim().to_string())
+            })
+            .collect()
+    }
+
+    fn lower_bound_labels(lbs: &[f64]) -> Vec<String> {
+        super::super::register_font();
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (600, 500)).into_drawing_area();
+            draw_lower_bounds(&root, lbs, lbs.len()).unwrap();
+            root.present().unwrap();
+        }
+        // The iteration labels: the texts that are whole numbers.
+        texts(&svg)
+            .into_iter()
+            .filter(|t| t.parse::<u64>().is_ok())
+            .collect()
+    }
+
+    #[test]
+    fn each_iteration_is_labelled_at_most_once() {
+        for n in [1, 2, 3, 5, 12, 100] {
+            let lbs: Vec<f64> = (0..n).map(|i| -3.0 + 0.1 * (i as f64).sqrt()).collect();
+            let labels = lower_bound_labels(&lbs);
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert_eq!(labels, unique, "{n} iterations");
+            assert!(!labels.is_empty(), "{n} iterations");
+        }
+    }
+
+    #[test]
+    fn no_lower_bound_draws_an_empty_chart() {
+        // --max-iter 0: no iteration, no finite value; plotters must get a
+        // finite, non-empty range.
+        assert_eq!(range(std::iter::empty()), -1.0..1.0);
+        assert_eq!(range([f64::NEG_INFINITY, f64::NAN].into_iter()), -1.0..1.0);
+        let r = range([-4.5].into_iter());
+        assert!(r.start < -4.5 && r.end > -4.5);
+        lower_bound_labels(&[]);
+    }
+
+    #[test]
+    fn a_long_title_is_drawn_smaller_to_fit() {
+        super::super::register_font();
+        let mut svg = String::new();
+        let root = SVGBackend::with_string(&mut svg, (700, 560)).into_drawing_area();
+        let short = "iteration 3: 3 components";
+        assert_eq!(caption_size(&root, short, 20), 20);
+        let long = "iteration 100: 300 components, spherical covariance, 20000 of 1000000 \
+                    points, PCA projection";
+        let size = caption_size(&root, long, 20);
+        assert!(size < 20, "{size}");
+        let (w, _) = root
+            .estimate_text_size(long, &("sans-serif", size as f64).into_text_style(&root))
+            .unwrap();
+        assert!(w <= 700 - 24, "{w} pixels at {size}");
+    }
+}

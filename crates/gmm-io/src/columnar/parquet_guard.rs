@@ -449,15 +449,22 @@ pub(super) fn check_pages(
             let descr = col.column_descr();
             let name = descr.path().string();
             let at = |what: String| format!("column '{name}', row group {g}: {what}");
-            let (start, size) = col.byte_range();
-            let end = start
-                .checked_add(size)
+            // (ColumnChunkMetaData::byte_range asserts non-negative values.)
+            let first = col
+                .dictionary_page_offset()
+                .unwrap_or(col.data_page_offset());
+            let (start, size) = (first, col.compressed_size());
+            let end = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(size).ok())
+                .and_then(|(s, n)| s.checked_add(n))
                 .filter(|&e| e <= len)
                 .ok_or_else(|| {
                     at(format!(
-                        "the column chunk claims bytes {start}+{size}, beyond the file"
+                        "the column chunk claims bytes {start}+{size}, outside the file"
                     ))
                 })?;
+            let start = start as u64;
             let width = value_width(descr.physical_type(), descr.type_length());
             let required = descr.max_def_level() == 0 && descr.max_rep_level() == 0;
             if required
