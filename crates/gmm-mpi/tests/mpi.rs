@@ -23,7 +23,7 @@ fn gmm() -> PathBuf {
     let p = gmm_mpi().with_file_name("gmm");
     assert!(
         p.is_file(),
-        "{} is missing: build it first (cargo build --profile test --bin gmm)",
+        "{} is missing: build it first with the profile of this test (tests/run-all: cargo test --profile ci)",
         p.display()
     );
     p
@@ -395,7 +395,7 @@ fn the_library_fit_of_rows_held_in_memory_is_the_single_process_fit() {
     let example = gmm_mpi().with_file_name("examples").join("in_memory");
     assert!(
         example.is_file(),
-        "{} is missing: build it first (cargo build --profile test -p gmm-mpi --example in_memory)",
+        "{} is missing: build it first with the profile of this test (tests/run-all: cargo build --profile ci -p gmm-mpi --example in_memory)",
         example.display()
     );
     let n = 4 * GROUP_ROWS + 1234;
