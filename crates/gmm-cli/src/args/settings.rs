@@ -79,39 +79,35 @@ pub fn parse_covariances(s: &str) -> Result<Vec<CovarianceType>> {
 pub(crate) mod check {
     use gmm_core::{CovarianceType, Criterion, Preset};
 
+    /// The value's text if `parsed` (what the command will parse it into)
+    /// succeeded, else the parser's message.
+    fn keep<T, E: std::fmt::Display>(s: &str, parsed: Result<T, E>) -> Result<String, String> {
+        parsed.map(|_| s.to_string()).map_err(|e| e.to_string())
+    }
+
     /// `--criterion`: bic or aic.
     pub fn criterion(s: &str) -> Result<String, String> {
-        s.parse::<Criterion>()
-            .map(|_| s.to_string())
-            .map_err(|e| e.to_string())
+        keep(s, s.parse::<Criterion>())
     }
 
     /// `--covariance` of `fit`: one type.
     pub fn covariance(s: &str) -> Result<String, String> {
-        s.parse::<CovarianceType>()
-            .map(|_| s.to_string())
-            .map_err(|e| e.to_string())
+        keep(s, s.parse::<CovarianceType>())
     }
 
     /// `--covariance` of `select`: a list of types, or `all`.
     pub fn covariances(s: &str) -> Result<String, String> {
-        super::parse_covariances(s)
-            .map(|_| s.to_string())
-            .map_err(|e| e.to_string())
+        keep(s, super::parse_covariances(s))
     }
 
     /// `--components` of `select`.
     pub fn components(s: &str) -> Result<String, String> {
-        super::parse_components(s)
-            .map(|_| s.to_string())
-            .map_err(|e| e.to_string())
+        keep(s, super::parse_components(s))
     }
 
     /// `--preset` of `generate`.
     pub fn preset(s: &str) -> Result<String, String> {
-        s.parse::<Preset>()
-            .map(|_| s.to_string())
-            .map_err(|e| e.to_string())
+        keep(s, s.parse::<Preset>())
     }
 
     /// `--delimiter` of `convert`: one ASCII character, or `tab`.
